@@ -1,0 +1,251 @@
+"""The build: posts → rendered pages, newsletters and assets → files on disk.
+
+``Builder`` renders; ``write_tree`` writes a whole output folder atomically
+(a staging folder swapped in at the end, so an error leaves the old output).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .assets import Asset, make_asset
+from .config import Settings
+from .content import Post, load_posts
+from .render import blog, i18n
+from .render.email import (
+    LinkPolicy,
+    RenderedEmail,
+    render_newsletter,
+    unsubscribe_for,
+)
+from .render.markup import Markup, MarkupResult, Resolver, first_paragraph
+from .render.templating import PACKAGE_TEMPLATES, make_env, render
+
+FileContent = bytes | Path  # bytes to write, or a file to copy
+
+
+@dataclass
+class RenderedPost:
+    """One post after rendering: its template view, blog page and newsletter."""
+
+    post: Post
+    view: dict[str, Any]
+    markup: MarkupResult
+    assets: dict[str, Asset]
+    page: str
+    email: RenderedEmail | None = None
+    summary_given: bool = True
+
+    @property
+    def slug(self) -> str:
+        return self.post.slug
+
+
+@dataclass
+class SiteBuild:
+    posts: list[RenderedPost]
+    files: dict[str, FileContent] = field(default_factory=dict)
+
+
+class Builder:
+    """Renders posts of one site. One instance reuses its Markdown and Jinja setup."""
+
+    def __init__(self, settings: Settings, *, drafts: bool = False) -> None:
+        self.settings = settings
+        self.drafts = drafts
+        self.env = make_env(settings.root)
+        self.markup = Markup()
+        self.static = self._static_assets()
+        css = self.static.get("style.css")
+        base_path = urlsplit(settings.site_url).path.rstrip("/")
+        self.site = blog.SiteInfo(
+            title=settings.site_title,
+            url=settings.site_url,
+            base_path=base_path,
+            lang=settings.lang,
+            author=settings.author,
+            css_href=f"{base_path}/{css.name}" if css else f"{base_path}/static/style.css",
+        )
+
+    # -- loading -------------------------------------------------------------
+    def load(self) -> list[Post]:
+        """Every post (newest first); drafts only when building with drafts."""
+        s = self.settings
+        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+        return [p for p in posts if self.drafts or not p.draft]
+
+    def _static_assets(self) -> dict[str, Asset]:
+        found: dict[str, Path] = {}
+        for base in (PACKAGE_TEMPLATES / "static", self.settings.root / "templates" / "static"):
+            if base.is_dir():
+                for path in sorted(base.rglob("*")):
+                    if path.is_file():
+                        found[path.relative_to(base).as_posix()] = path
+        return {rel: make_asset(path, folder="static") for rel, path in found.items()}
+
+    # -- rendering -------------------------------------------------------------
+    def resolver(
+        self, post: Post, by_source: Mapping[Path, Post], assets: dict[str, Asset]
+    ) -> Resolver:
+        posts_dir = self.settings.root / "posts"
+
+        def image(src: str) -> Asset | None:
+            for base in (post.source.parent, posts_dir, posts_dir / "images"):
+                candidate = (base / src.split("?")[0].lstrip("/")).resolve()
+                if candidate.is_file():
+                    asset = make_asset(candidate)
+                    assets[str(candidate)] = asset
+                    return asset
+            return None
+
+        def other(path: str) -> str | None:
+            target = by_source.get((post.source.parent / path).resolve())
+            if target is None or (target.draft and not self.drafts):
+                return None
+            return self.site.href(f"{target.slug}/")
+
+        return Resolver(image=image, post=other, asset_href=lambda a: self.site.href(a.name))
+
+    def render_post(
+        self,
+        post: Post,
+        by_source: Mapping[Path, Post],
+        *,
+        view_url: str | None = None,
+        list_target: str | None = None,
+    ) -> RenderedPost:
+        assets: dict[str, Asset] = {}
+        for img in [post.image] + [s.photo for s in post.speakers]:
+            if img is not None:
+                assets[str(img.path)] = make_asset(img.path)
+        result = self.markup.convert(post.body, self.resolver(post, by_source, assets))
+        summary = post.summary or first_paragraph(result.html)
+        view = blog.post_view(
+            post, html=result.html, toc=result.toc, summary=summary, assets=assets, site=self.site
+        )
+        page = blog.render_post_page(self.env, view, self.site)
+        rendered = RenderedPost(
+            post=post,
+            view=view,
+            markup=result,
+            assets=assets,
+            page=page,
+            summary_given=post.summary is not None,
+        )
+        if post.newsletter is not None:
+            rendered.email = self.render_email(rendered, view_url=view_url, list_target=list_target)
+        return rendered
+
+    def render_email(
+        self, rendered: RenderedPost, *, view_url: str | None = None, list_target: str | None = None
+    ) -> RenderedEmail:
+        """The newsletter of a post; ``view_url`` is the CMS URL when it is known."""
+        s = self.settings
+        post, view = rendered.post, rendered.view
+        assert post.newsletter is not None
+        url = view_url or view["url"]
+        own = tuple({s.site_url, _origin_path(url)})
+        utm = s.utm.replace("{slug}", post.slug)
+        return render_newsletter(
+            self.env,
+            post=view,
+            site=self.site.context(),
+            subject=post.newsletter.subject,
+            preheader=post.newsletter.preheader or view["summary"],
+            view_url=url,
+            unsubscribe_url=unsubscribe_for(list_target or s.list, s.unsubscribe_template),
+            sender_name=s.sender_name,
+            sender_email=s.from_email,
+            links=LinkPolicy(page_url=url, site_url=s.site_url, own=own, utm=utm),
+            inliner=s.inliner,
+        )
+
+    def render_all(self, posts: list[Post], **kw: Any) -> list[RenderedPost]:
+        by_source = {p.source.resolve(): p for p in posts}
+        return [self.render_post(p, by_source, **kw) for p in posts]
+
+    # -- the site --------------------------------------------------------------
+    def site_files(self, rendered: list[RenderedPost]) -> dict[str, FileContent]:
+        """Every file of the blog for these posts, by path under ``site/``."""
+        files: dict[str, FileContent] = {}
+        views = [r.view for r in rendered]
+        listed = [v for v in views if not v["draft"]]
+        for r in rendered:
+            files[f"{r.slug}/index.html"] = r.page.encode()
+            for asset in r.assets.values():
+                files[asset.name] = asset.source
+        for asset in self.static.values():
+            files[asset.name] = asset.source
+        for path, html in blog.render_lists(self.env, views, self.site).items():
+            files[path] = html.encode()
+        files["feed.xml"] = blog.atom_feed(listed, self.site)
+        entries: list[tuple[str, Any]] = [("", listed[0]["date"] if listed else None)]
+        entries += [(f"{v['slug']}/", v["date"]) for v in listed]
+        entries += [
+            (p.removesuffix("index.html"), None)
+            for p in sorted(files)
+            if p.startswith(("tags/", "categories/")) and p.endswith("index.html")
+        ]
+        files["sitemap.xml"] = blog.sitemap(entries, self.site)
+        files["404.html"] = render(
+            self.env,
+            "blog/list.html",
+            heading=i18n.labels(self.site.lang)["not_found"],
+            posts=[],
+            pagination={"page": 1, "pages": 1, "label": "", "prev_href": None, "next_href": None},
+            **blog.page_context(self.site, self.site.lang, self.site.url + "/404.html", ""),
+        ).encode()
+        return files
+
+
+def _origin_path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def newsletter_files(
+    rendered: Iterable[RenderedPost],
+    skip: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, FileContent]:
+    files: dict[str, FileContent] = {}
+    for r in rendered:
+        if r.email is not None and r.slug not in skip:
+            files[f"{r.slug}.html"] = r.email.html.encode()
+            files[f"{r.slug}.txt"] = r.email.text.encode()
+    return files
+
+
+def write_tree(out: Path, trees: Mapping[str, Mapping[str, FileContent]]) -> None:
+    """Replace ``out/<name>/`` for every tree at once; a failure leaves the old output."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".staging-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        for name, files in trees.items():
+            base = staging / name
+            base.mkdir(parents=True)
+            for rel, content in files.items():
+                dest = base / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, Path):
+                    shutil.copyfile(content, dest)
+                else:
+                    dest.write_bytes(content)
+        for name in trees:
+            final = out / name
+            old = out / f".old-{os.getpid()}-{name}"
+            if final.exists():
+                final.rename(old)
+            (staging / name).rename(final)
+            if old.exists():
+                shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

@@ -1,0 +1,209 @@
+"""The rules of DESIGN §4: findings with level, place and hint.
+
+``run_checks`` never raises and never prints; ``check``, ``build``, ``publish``
+and the preview all use it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .build import RenderedPost
+from .errors import PostpipeError
+from .render.email import iter_hrefs
+
+ERROR, WARNING = "error", "warning"
+CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
+CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
+MAX_SUBJECT = 80
+MAX_IMAGE_PX = 1200
+MAX_IMAGE_BYTES = 1024 * 1024
+_LOOPBACK = re.compile(r"^http://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    path: str
+    line: int | None
+    message: str
+    hint: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    def render(self) -> str:
+        text = f"{self.where}: {self.level}: {self.message}"
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+
+def from_errors(errors: Iterable[PostpipeError]) -> list[Finding]:
+    """Load errors (front matter, templates) as error findings."""
+    return [Finding(ERROR, e.path or "", e.line, e.message, e.hint) for e in errors]
+
+
+def _body_line(r: RenderedPost, needle: str) -> int | None:
+    for i, line in enumerate(r.post.body.split("\n")):
+        if needle in line:
+            return r.post.body_line + i
+    return None
+
+
+def check_post(r: RenderedPost) -> list[Finding]:
+    """Every rule for one rendered post."""
+    post, out = r.post, []
+
+    def add(level: str, line: int | None, message: str, hint: str | None = None) -> None:
+        out.append(Finding(level, post.rel, line, message, hint))
+
+    for href in r.markup.broken_links:
+        add(
+            ERROR,
+            _body_line(r, href),
+            f"broken link to another post: '{href}'",
+            "link to an existing post file, relative to this one, e.g. "
+            "2026-10-22-summit.md (a draft counts as missing)",
+        )
+    for src, asset, alt in r.markup.images:
+        line = _body_line(r, src)
+        if asset is None and not re.match(r"^[a-z]+:", src):
+            add(
+                ERROR,
+                line,
+                f"image '{src}' does not exist",
+                "put the image beside the post or in posts/images/",
+            )
+        if not alt.strip():
+            add(
+                ERROR,
+                line,
+                f"image '{src}' has no alt text",
+                "write ![what the picture shows](path) so screen readers and mail clients "
+                "that block images can describe it",
+            )
+    for href in r.markup.links:
+        if href.startswith("http://") and not _LOOPBACK.match(href):
+            add(
+                WARNING,
+                _body_line(r, href),
+                f"link to insecure http:// URL: {href}",
+                "use https:// if the site supports it",
+            )
+    for asset in r.assets.values():
+        line = _body_line(r, asset.source.name) or post.line("image")
+        if asset.width and asset.width > MAX_IMAGE_PX:
+            add(
+                WARNING,
+                line,
+                f"image '{asset.source.name}' is {asset.width} px wide",
+                f"scale it to at most {MAX_IMAGE_PX} px; mail and phones gain nothing from more",
+            )
+        size = asset.source.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            add(
+                WARNING,
+                line,
+                f"image '{asset.source.name}' is {size // 1024} KB",
+                "compress it below 1 MB (JPEG quality 75-85 is plenty)",
+            )
+    if not r.summary_given:
+        add(
+            WARNING,
+            post.line("title"),
+            "no summary in the front matter",
+            "add summary: one or two sentences; the first paragraph is used meanwhile",
+        )
+    if r.email is not None and post.newsletter is not None:
+        out.extend(check_email(r))
+    return out
+
+
+def check_email(r: RenderedPost) -> list[Finding]:
+    """Rules for the newsletter of a post."""
+    post, email, out = r.post, r.email, []
+    assert email is not None and post.newsletter is not None
+
+    def add(level: str, key: str, message: str, hint: str | None = None) -> None:
+        out.append(Finding(level, post.rel, post.line(key), message, hint))
+
+    size = len(email.html.encode())
+    if size > CLIP_BYTES:
+        add(
+            ERROR,
+            "newsletter",
+            f"the email is {size / 1024:.0f} KB of HTML; Gmail clips "
+            "mails over 102 KB and hides the unsubscribe link",
+            "shorten the post or move parts of it to the web version",
+        )
+    elif size > CLIP_WARN_BYTES:
+        add(
+            WARNING,
+            "newsletter",
+            f"the email is {size / 1024:.0f} KB of HTML, close to Gmail's 102 KB clipping limit",
+            "the provider adds tracking; leave room",
+        )
+    hrefs = list(iter_hrefs(email.html))
+    unsub = email.unsubscribe_url
+    if unsub not in hrefs or unsub not in email.text:
+        add(
+            ERROR,
+            "newsletter",
+            "the newsletter has no unsubscribe link",
+            f"the email template must link to {{{{ email.unsubscribe_url }}}} ({unsub}) "
+            "in both the HTML and the text part",
+        )
+    for bad in ("%7B%7B", "%7D%7D", "*%7C", "%7C*"):
+        if bad in email.html:
+            add(
+                ERROR,
+                "newsletter",
+                f"a merge tag was mangled ('{bad}' in the HTML)",
+                "merge tags must survive inlining; report this as a postpipe bug",
+            )
+            break
+    relative = [h for h in hrefs if h and not urlsplit(h).scheme and "{" not in h and "*|" not in h]
+    if relative:
+        add(
+            ERROR,
+            "newsletter",
+            f"relative link in the email: {relative[0]}",
+            "every link in an email must be absolute",
+        )
+    subject = post.newsletter.subject
+    if len(subject) > MAX_SUBJECT:
+        add(
+            WARNING,
+            "newsletter.subject",
+            f"the subject has {len(subject)} characters",
+            f"keep it under {MAX_SUBJECT}; inboxes cut it off",
+        )
+    if not email.preheader.strip():
+        add(
+            WARNING,
+            "newsletter.preheader",
+            "the preheader is empty",
+            "add newsletter.preheader: the line inboxes show after the subject",
+        )
+    elif not 40 <= len(email.preheader) <= 120:
+        add(
+            WARNING,
+            "newsletter.preheader" if "newsletter.preheader" in post.line_of else "newsletter",
+            f"the preheader has {len(email.preheader)} characters",
+            "inboxes show 40 to 100 characters; aim for that",
+        )
+    return out
+
+
+def run_checks(rendered: Iterable[RenderedPost]) -> list[Finding]:
+    findings: list[Finding] = []
+    for r in rendered:
+        findings.extend(check_post(r))
+    return findings
+
+
+def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
+    return any(f.level == ERROR or strict for f in findings)

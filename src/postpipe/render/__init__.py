@@ -1,0 +1,1 @@
+"""Rendering: Markdown to HTML, the blog site, and the email newsletter."""

@@ -1,0 +1,335 @@
+"""The blog: post pages, index and taxonomy pages, Atom feed and sitemap."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from ..assets import Asset
+from ..content import Post, slugify
+from . import i18n
+from .links import absolutize_html
+from .templating import render
+
+PER_PAGE = 10
+FEED_ENTRIES = 20
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What every page knows about the site."""
+
+    title: str
+    url: str  # absolute, no trailing slash
+    base_path: str  # "" or "/sub"
+    lang: str
+    author: str
+    css_href: str
+
+    @property
+    def home_href(self) -> str:
+        return self.base_path + "/"
+
+    @property
+    def feed_url(self) -> str:
+        return self.url + "/feed.xml"
+
+    def href(self, path: str) -> str:
+        """Site-relative link to an output path (``slug/`` → ``/slug/``)."""
+        return f"{self.base_path}/{path}"
+
+    def url_of(self, path: str) -> str:
+        return f"{self.url}/{path}"
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "url": self.url,
+            "home_href": self.home_href,
+            "css_href": self.css_href,
+            "feed_url": self.feed_url,
+            "lang": self.lang,
+        }
+
+
+def tag_path(name: str) -> str:
+    return f"tags/{slugify(name) or 'tag'}/"
+
+
+def category_path(name: str) -> str:
+    return f"categories/{slugify(name) or 'category'}/"
+
+
+def image_view(asset: Asset | None, alt: str, site: SiteInfo) -> dict[str, Any] | None:
+    if asset is None:
+        return None
+    return {
+        "src": site.href(asset.name),
+        "url": site.url_of(asset.name),
+        "alt": alt,
+        "width": asset.width,
+        "height": asset.height,
+    }
+
+
+def post_view(
+    post: Post,
+    *,
+    html: str,
+    toc: list[dict],
+    summary: str,
+    assets: Mapping[str, Asset],
+    site: SiteInfo,
+) -> dict[str, Any]:
+    """Everything the templates know about one post (see README, Templates)."""
+    path = f"{post.slug}/"
+    hero = assets.get(str(post.image.path)) if post.image else None
+    event = None
+    if post.event:
+        ev = post.event
+        event = {
+            "name": ev.name,
+            "url": ev.url or None,
+            "when": i18n.format_when(ev.start, ev.end, post.lang),
+            "start_iso": ev.start.isoformat() if ev.start else "",
+            "location": ev.location,
+            "organisers": list(ev.organisers),
+        }
+    speakers = [
+        {
+            "name": s.name,
+            "talk": s.talk,
+            "affiliation": s.affiliation,
+            "role": s.role,
+            "url": s.url,
+            "photo": image_view(
+                assets.get(str(s.photo.path)) if s.photo else None,
+                s.photo.alt if s.photo else "",
+                site,
+            ),
+        }
+        for s in post.speakers
+    ]
+    view: dict[str, Any] = {
+        "title": post.title,
+        "slug": post.slug,
+        "url": site.url_of(path),
+        "href": site.href(path),
+        "lang": post.lang,
+        "author": post.author,
+        "summary": summary,
+        "date": post.date,
+        "date_iso": post.date.isoformat(),
+        "date_display": i18n.format_date(post.date, post.lang),
+        "draft": post.draft,
+        "tags": [{"name": t, "href": site.href(tag_path(t))} for t in post.tags],
+        "categories": [{"name": c, "href": site.href(category_path(c))} for c in post.categories],
+        "html": Markup(html),
+        "toc": toc,
+        "image": image_view(hero, post.image.alt if post.image else "", site),
+        "event": event,
+        "speakers": speakers,
+    }
+    view["jsonld"] = Markup(_json_for_script(jsonld(post, view, site)))
+    return view
+
+
+def jsonld(post: Post, view: Mapping[str, Any], site: SiteInfo) -> dict[str, Any]:
+    """Schema.org ``BlogPosting``, plus an ``Event`` when the post has one."""
+    author = (
+        {"@type": "Person", "name": post.author}
+        if post.author
+        else {"@type": "Organization", "name": site.title}
+    )
+    posting: dict[str, Any] = {
+        "@type": "BlogPosting",
+        "@id": view["url"] + "#post",
+        "headline": post.title,
+        "url": view["url"],
+        "mainEntityOfPage": view["url"],
+        "datePublished": post.date.isoformat(),
+        "dateModified": post.date.isoformat(),
+        "inLanguage": post.lang,
+        "author": author,
+        "description": view["summary"],
+        "publisher": {"@type": "Organization", "name": site.title, "url": site.url + "/"},
+    }
+    if post.tags:
+        posting["keywords"] = ", ".join(post.tags)
+    if view["image"]:
+        posting["image"] = view["image"]["url"]
+    if not post.event:
+        return {"@context": "https://schema.org", **posting}
+    ev = post.event
+    event: dict[str, Any] = {"@type": "Event", "@id": view["url"] + "#event", "name": ev.name}
+    if ev.start:
+        event["startDate"] = ev.start.isoformat()
+    if ev.end:
+        event["endDate"] = ev.end.isoformat()
+    if ev.location:
+        event["location"] = {"@type": "Place", "name": ev.location, "address": ev.location}
+    if ev.organisers:
+        event["organizer"] = [{"@type": "Organization", "name": o} for o in ev.organisers]
+    if ev.url:
+        event["url"] = ev.url
+    if post.speakers:
+        event["performer"] = [_person(s.name, s.affiliation, s.url) for s in post.speakers]
+    posting["about"] = {"@id": event["@id"]}
+    return {"@context": "https://schema.org", "@graph": [posting, event]}
+
+
+def _person(name: str, affiliation: str, url: str) -> dict[str, Any]:
+    person: dict[str, Any] = {"@type": "Person", "name": name}
+    if affiliation:
+        person["affiliation"] = {"@type": "Organization", "name": affiliation}
+    if url:
+        person["url"] = url
+    return person
+
+
+def _json_for_script(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    # never let the data close the <script> element
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page_context(site: SiteInfo, lang: str, canonical: str, description: str) -> dict[str, Any]:
+    return {
+        "site": site.context(),
+        "lang": lang,
+        "canonical": canonical,
+        "description": description,
+        "t": i18n.labels(lang),
+    }
+
+
+def render_post_page(env: jinja2.Environment, view: Mapping[str, Any], site: SiteInfo) -> str:
+    return render(
+        env,
+        "blog/post.html",
+        post=view,
+        **page_context(site, view["lang"], view["url"], view["summary"]),
+    )
+
+
+def render_lists(
+    env: jinja2.Environment, views: list[Mapping[str, Any]], site: SiteInfo
+) -> dict[str, str]:
+    """Index pages (``index.html``, ``page/N/``) and one page per tag and category."""
+    t = i18n.labels(site.lang)
+    out = _paginate(env, views, site, "", t["latest"], site.title)
+    groups: dict[str, tuple[str, str, list[Mapping[str, Any]]]] = {}
+    for v in views:
+        for tag in v["tags"]:
+            key = tag_path(tag["name"])
+            groups.setdefault(key, (tag["name"], "tagged", []))[2].append(v)
+        for cat in v["categories"]:
+            key = category_path(cat["name"])
+            groups.setdefault(key, (cat["name"], "in_category", []))[2].append(v)
+    for path, (name, label, members) in sorted(groups.items()):
+        heading = t[label].format(name=name)
+        out.update(_paginate(env, members, site, path, heading, heading))
+    return out
+
+
+def _paginate(
+    env: jinja2.Environment,
+    views: list[Mapping[str, Any]],
+    site: SiteInfo,
+    prefix: str,
+    heading: str,
+    description: str,
+) -> dict[str, str]:
+    t = i18n.labels(site.lang)
+    pages = max(1, math.ceil(len(views) / PER_PAGE))
+    out: dict[str, str] = {}
+
+    def path_of(n: int) -> str:
+        return prefix if n == 1 else f"{prefix}page/{n}/"
+
+    for n in range(1, pages + 1):
+        chunk = views[(n - 1) * PER_PAGE : n * PER_PAGE]
+        pagination = {
+            "page": n,
+            "pages": pages,
+            "label": t["page_of"].format(page=n, pages=pages),
+            "prev_href": site.href(path_of(n - 1)) if n > 1 else None,
+            "next_href": site.href(path_of(n + 1)) if n < pages else None,
+        }
+        html = render(
+            env,
+            "blog/list.html",
+            heading=heading,
+            posts=chunk,
+            pagination=pagination,
+            **page_context(site, site.lang, site.url_of(path_of(n)), description),
+        )
+        out[path_of(n) + "index.html"] = html
+    return out
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def atom_feed(views: list[Mapping[str, Any]], site: SiteInfo) -> bytes:
+    """Atom 1.0 with absolute URLs, newest first."""
+    ET.register_namespace("", ATOM)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": site.lang})
+    sub(feed, "id", site.url + "/")
+    sub(feed, "title", site.title)
+    updated = max((v["date"] for v in views), default=None)
+    sub(feed, "updated", _utc(updated) if updated else "1970-01-01T00:00:00Z")
+    sub(feed, "link", href=site.feed_url, rel="self", type="application/atom+xml")
+    sub(feed, "link", href=site.url + "/", rel="alternate", type="text/html")
+    sub(sub(feed, "author"), "name", site.author or site.title)
+    sub(feed, "generator", "postpipe")
+    for v in views[:FEED_ENTRIES]:
+        entry = sub(feed, "entry")
+        sub(entry, "id", v["url"])
+        sub(entry, "title", v["title"])
+        sub(entry, "link", href=v["url"], rel="alternate", type="text/html")
+        sub(entry, "published", _utc(v["date"]))
+        sub(entry, "updated", _utc(v["date"]))
+        sub(sub(entry, "author"), "name", v["author"] or site.author or site.title)
+        for c in [*v["categories"], *v["tags"]]:
+            sub(entry, "category", term=c["name"])
+        sub(entry, "summary", v["summary"], type="text")
+        body = absolutize_html(str(v["html"]), v["url"], site.url)
+        sub(entry, "content", body, type="html")
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def sitemap(entries: Iterable[tuple[str, datetime | None]], site: SiteInfo) -> bytes:
+    """``sitemap.xml`` for (site-relative path, last modified) pairs."""
+    ET.register_namespace("", SITEMAP)
+    urlset = ET.Element(f"{{{SITEMAP}}}urlset")
+    for path, modified in entries:
+        url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
+        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = site.url_of(path)
+        if modified is not None:
+            ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = _utc(modified)
+    ET.indent(urlset)
+    return ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -1,0 +1,571 @@
+"""The newsletter: inlined HTML, plain text and the MIME message.
+
+Order of work for the HTML: render the template, protect merge tags, make
+every link absolute (UTM on links to our own site), cap image sizes, inline
+the CSS (``inline_css`` is the only function that knows the inliner), and put
+the merge tags back byte for byte.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import textwrap
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import lxml.html
+from markupsafe import Markup
+
+from ..errors import ConfigError
+from . import i18n
+from .links import absolute, add_query, is_own, parse_fragment, serialize_children
+from .templating import render
+
+MAX_IMAGE_WIDTH = 600  # the email column; the hero image spans it
+BODY_IMAGE_WIDTH = 536  # the column minus the body padding (Outlook ignores max-width)
+
+#: The unsubscribe merge tag each mailing-list provider replaces per recipient.
+UNSUBSCRIBE_TAGS: dict[str, str] = {
+    "mailchimp": "*|UNSUB|*",
+    "listmonk": "{{ UnsubscribeURL }}",
+    "buttondown": "{{ unsubscribe_url }}",
+    "brevo": "{{ unsubscribe }}",
+}
+
+# Template and merge tags that must survive inlining untouched.
+_MERGE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\*\|.*?\|\*|\{email\}", re.S)
+
+
+def unsubscribe_for(list_target: str, template: str) -> str:
+    """The unsubscribe link for a list target: its merge tag, or our URL template."""
+    return UNSUBSCRIBE_TAGS.get(list_target, template)
+
+
+def personalise(text: str, email: str) -> str:
+    """Fill ``{email}`` in an unsubscribe URL template for one recipient."""
+    return text.replace("{email}", quote(email, safe="@"))
+
+
+# ---------------------------------------------------------------------------
+# inlining
+
+
+def _protect(html: str) -> tuple[str, dict[str, str]]:
+    saved: dict[str, str] = {}
+
+    def keep(m: re.Match[str]) -> str:
+        token = f"ppmergetag{len(saved)}x"
+        saved[token] = m.group(0)
+        return token
+
+    return _MERGE_TAG.sub(keep, html), saved
+
+
+def _restore(html: str, saved: Mapping[str, str]) -> str:
+    for token, original in saved.items():
+        html = html.replace(token, original)
+    return html
+
+
+def inline_css(html: str, engine: str = "premailer") -> str:
+    """Move the CSS of ``<style>`` into ``style=""``; keep ``@media`` rules in the head.
+
+    Merge tags (``*|UNSUB|*``, ``{{ … }}``) survive byte for byte; ``!important``
+    is kept in the media queries so phone rules beat the inline styles.
+    """
+    protected, saved = _protect(html)
+    if engine == "premailer":
+        out = _premailer(protected)
+    elif engine == "css-inline":
+        out = _css_inline(protected)
+    else:
+        raise ConfigError(f"unknown inliner '{engine}'", hint="use premailer or css-inline")
+    return _restore(out, saved)
+
+
+def _premailer(html: str) -> str:
+    from premailer import Premailer
+
+    return Premailer(
+        html,
+        strip_important=False,
+        keep_style_tags=False,
+        remove_classes=False,
+        disable_validation=True,
+        align_floating_images=False,
+        allow_network=False,
+        # keep our width/height attributes: Outlook needs them, CSS "auto" is not one
+        disable_basic_attributes=["width", "height"],
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+
+
+def _css_inline(html: str) -> str:
+    try:
+        import css_inline
+    except ImportError:
+        raise ConfigError(
+            "POSTPIPE_INLINER=css-inline but css-inline is not installed",
+            hint="pip install 'postpipe[fast]' or set POSTPIPE_INLINER=premailer",
+        ) from None
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False).inline(html)
+
+
+# ---------------------------------------------------------------------------
+# links and images
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    page_url: str  # where the post is published (relative links resolve here)
+    site_url: str  # where /paths resolve
+    own: tuple[str, ...]  # URL prefixes of our own sites (get UTM)
+    utm: str  # query string to append, already formatted
+
+
+def prepare_links(
+    root: lxml.html.HtmlElement, policy: LinkPolicy, max_width: int = MAX_IMAGE_WIDTH
+) -> None:
+    """Absolute URLs everywhere, UTM on own links, images capped at ``max_width``."""
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "a" and "footnote-backref" in (el.get("class") or ""):
+            el.drop_tree()  # "jump back" arrows make no sense in a mail
+            continue
+        href = el.get("href")
+        if href is not None and not _MERGE_TAG.search(href) and "ppmergetag" not in href:
+            url = absolute(href, policy.page_url, policy.site_url)
+            if el.tag == "a" and policy.utm and is_own(url, policy.own):
+                url = add_query(url, policy.utm)
+            el.set("href", url)
+        if el.tag == "img":
+            src = el.get("src", "")
+            if "ppmergetag" not in src:
+                el.set("src", absolute(src, policy.page_url, policy.site_url))
+            el.attrib.pop("loading", None)
+            if el.get("alt") is None:
+                el.set("alt", "")
+            _cap_image(el, max_width)
+
+
+def _cap_image(img: lxml.html.HtmlElement, max_width: int) -> None:
+    try:
+        width = int(img.get("width", "0"))
+        height = int(img.get("height", "0"))
+    except ValueError:
+        return
+    if width > max_width:
+        if height:
+            img.set("height", str(round(height * max_width / width)))
+        img.set("width", str(max_width))
+
+
+def capped(width: int | None, height: int | None) -> tuple[int, int]:
+    """Image size capped to the 600 px email column, keeping the ratio."""
+    if not width or not height:
+        return MAX_IMAGE_WIDTH, 0
+    if width <= MAX_IMAGE_WIDTH:
+        return width, height
+    return MAX_IMAGE_WIDTH, round(height * MAX_IMAGE_WIDTH / width)
+
+
+# ---------------------------------------------------------------------------
+# plain text
+
+_BLOCK = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "pre",
+    "table",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "thead",
+    "tbody",
+    "tr",
+}
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class _TextRenderer:
+    """Turns a parsed HTML fragment into wrapped plain text with numbered links."""
+
+    def __init__(self, width: int = 76) -> None:
+        self.width = width
+        self.links: list[str] = []
+
+    def link_number(self, url: str) -> int:
+        if url not in self.links:
+            self.links.append(url)
+        return self.links.index(url) + 1
+
+    # inline content -----------------------------------------------------
+    def inline(self, el: lxml.html.HtmlElement) -> str:
+        parts = [el.text or ""]
+        for child in el:
+            parts.append(self.inline_el(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+    def inline_el(self, el: lxml.html.HtmlElement) -> str:
+        if not isinstance(el.tag, str):
+            return ""
+        tag = el.tag
+        if tag == "br":
+            return "\n"
+        if tag == "img":
+            alt = (el.get("alt") or "").strip()
+            return f"[{alt}]" if alt else ""
+        if tag in ("script", "style"):
+            return ""
+        text = self.inline(el)
+        if tag == "a":
+            href = el.get("href") or ""
+            if "footnote-ref" in (el.get("class") or ""):
+                return text  # the number; the note itself follows at the end
+            label = " ".join(text.split())
+            if not href or href.startswith("#"):
+                return text
+            if label in (href, href.removeprefix("mailto:")):
+                return f"<{href.removeprefix('mailto:')}>"
+            return f"{text} [{self.link_number(href)}]"
+        if tag == "sup":
+            mark = "".join(text.split())
+            return mark.translate(_SUPERSCRIPT) if mark.isdigit() else text
+        if tag == "code":
+            return f"`{text}`"
+        return text
+
+    # blocks --------------------------------------------------------------
+    def blocks(self, el: lxml.html.HtmlElement) -> list[str]:
+        """Render the children of a container: inline runs become paragraphs."""
+        out: list[str] = []
+        run: list[str] = [el.text or ""]
+
+        def flush() -> None:
+            text = " ".join("".join(run).split(" ")).strip()
+            if text.strip():
+                out.append(self.wrap(text))
+            run.clear()
+
+        for child in el:
+            if isinstance(child.tag, str) and child.tag in _BLOCK:
+                flush()
+                out.extend(self.block(child))
+                run.append(child.tail or "")
+            else:
+                run.append(self.inline_el(child))
+                run.append(child.tail or "")
+        flush()
+        return out
+
+    def wrap(self, text: str, indent: str = "", first: str | None = None) -> str:
+        lines = []
+        for i, para in enumerate(text.split("\n")):
+            words = " ".join(para.split())
+            lead = first if (first is not None and i == 0) else indent
+            lines.append(
+                textwrap.fill(
+                    words,
+                    self.width,
+                    initial_indent=lead,
+                    subsequent_indent=indent,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+                or lead.rstrip()
+            )
+        return "\n".join(lines)
+
+    def block(self, el: lxml.html.HtmlElement) -> list[str]:
+        tag = el.tag
+        if tag == "p" or tag == "figcaption" or tag == "dt":
+            text = " ".join(self.inline(el).split(" ")).strip()
+            return [self.wrap(text)] if text else []
+        if tag in ("h1", "h2"):
+            text = " ".join(self.inline(el).split())
+            return [f"{text}\n{('=' if tag == 'h1' else '-') * min(len(text), self.width)}"]
+        if tag in ("h3", "h4", "h5", "h6"):
+            text = " ".join(self.inline(el).split())
+            return [f"{'#' * int(tag[1])} {text}"]
+        if tag == "hr":
+            return ["-" * 20]
+        if tag == "pre":
+            code = el.text_content().rstrip("\n")
+            return ["\n".join("    " + line for line in code.split("\n"))]
+        if tag in ("ul", "ol"):
+            return [self.list_block(el)]
+        if tag == "blockquote":
+            inner = self.indented(el, "> ")
+            return [inner] if inner else []
+        if tag == "dd":
+            inner = self.indented(el, "    ")
+            return [inner] if inner else []
+        if tag == "table":
+            return [self.table(el)]
+        return self.blocks(el)
+
+    def indented(self, el: lxml.html.HtmlElement, prefix: str) -> str:
+        saved = self.width
+        self.width = max(20, saved - len(prefix))
+        try:
+            text = "\n\n".join(self.blocks(el))
+        finally:
+            self.width = saved
+        return "\n".join((prefix + line).rstrip() for line in text.split("\n"))
+
+    def list_block(self, el: lxml.html.HtmlElement) -> str:
+        ordered = el.tag == "ol"
+        start = int(el.get("start", "1")) if (el.get("start") or "1").isdigit() else 1
+        items = []
+        for i, li in enumerate(c for c in el if c.tag == "li"):
+            marker = f"{start + i}. " if ordered else "- "
+            saved = self.width
+            self.width = max(20, saved - len(marker))
+            try:
+                body = "\n\n".join(self.blocks(li))
+            finally:
+                self.width = saved
+            lines = body.split("\n") or [""]
+            pad = " " * len(marker)
+            items.append("\n".join([marker + lines[0]] + [(pad + ln).rstrip() for ln in lines[1:]]))
+        return "\n".join(items)
+
+    def table(self, el: lxml.html.HtmlElement) -> str:
+        rows: list[list[str]] = []
+        header: list[str] | None = None
+        for tr in el.iter("tr"):
+            cells = [" ".join(self.inline(c).split()) for c in tr if c.tag in ("td", "th")]
+            if header is None and all(c.tag == "th" for c in tr if c.tag in ("td", "th")):
+                header = cells
+            else:
+                rows.append(cells)
+        ncols = max([len(r) for r in rows] + [len(header or [])] + [0])
+        table = ([header] if header else []) + rows
+        for r in table:
+            r.extend([""] * (ncols - len(r)))
+        widths = [max((len(r[i]) for r in table), default=0) for i in range(ncols)]
+        if sum(widths) + 3 * (ncols - 1) <= self.width:
+
+            def fmt(r: list[str]) -> str:
+                return " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+
+            lines = []
+            if header:
+                lines.append(fmt(header))
+                lines.append("-+-".join("-" * w for w in widths))
+            lines.extend(fmt(r) for r in rows)
+            return "\n".join(lines)
+        # too wide: one "Header: value" line per cell, a blank line between rows
+        names = header or [""] * ncols
+        out = []
+        for r in rows:
+            out.append(
+                "\n".join(
+                    self.wrap(f"{n}: {c}" if n else c, indent="  ")
+                    for n, c in zip(names, r, strict=True)
+                    if c
+                )
+            )
+        return "\n\n".join(out)
+
+
+def html_to_text(html: str | lxml.html.HtmlElement, width: int = 76) -> str:
+    """Plain text of an HTML fragment: headings marked, lists, ``> `` quotes, tables
+    aligned, links as ``text [n]`` with a numbered list at the end."""
+    root = parse_fragment(html) if isinstance(html, str) else html
+    r = _TextRenderer(width)
+    text = "\n\n".join(b for b in r.blocks(root) if b.strip())
+    if r.links:
+        label = "Links"
+        refs = "\n".join(f"[{i}] {url}" for i, url in enumerate(r.links, 1))
+        text += f"\n\n{label}:\n{refs}"
+    return text.strip() + "\n"
+
+
+def event_text(post: Mapping[str, Any], t: Mapping[str, str], width: int = 76) -> str:
+    """The event box as plain text."""
+    lines: list[str] = []
+    ev = post.get("event")
+    if ev:
+        lines.append(ev["name"])
+        if ev["when"]:
+            lines.append(f"{t['when']}: {ev['when']}")
+        if ev["location"]:
+            lines.append(f"{t['where']}: {ev['location']}")
+        if ev["organisers"]:
+            lines.append(f"{t['organisers']}: {', '.join(ev['organisers'])}")
+        if ev["url"]:
+            lines.append(ev["url"])
+    if post.get("speakers"):
+        if lines:
+            lines.append("")
+        lines.append(f"{t['speakers']}:")
+        for s in post["speakers"]:
+            detail = ", ".join(x for x in (s["role"], s["affiliation"]) if x)
+            text = s["name"] + (f" ({detail})" if detail else "")
+            if s["talk"]:
+                text += f": {s['talk']}"
+            lines.append(
+                textwrap.fill(
+                    text, width, initial_indent="- ", subsequent_indent="  ", break_long_words=False
+                )
+            )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# the newsletter
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    view_url: str
+    unsubscribe_url: str
+
+
+def render_newsletter(
+    env: jinja2.Environment,
+    *,
+    post: Mapping[str, Any],
+    site: Mapping[str, Any],
+    subject: str,
+    preheader: str,
+    view_url: str,
+    unsubscribe_url: str,
+    sender_name: str,
+    sender_email: str,
+    links: LinkPolicy,
+    inliner: str = "premailer",
+) -> RenderedEmail:
+    """Render, absolutise and inline one newsletter; returns HTML and plain text."""
+    lang = post["lang"]
+    t = dict(i18n.labels(lang))
+    t["why_received"] = t["why_received"].format(site=site["title"])
+    body = parse_fragment(str(post["html"]))
+    prepare_links(body, links, BODY_IMAGE_WIDTH)
+    body_html = serialize_children(body)
+    hero_w, hero_h = (
+        capped(post["image"]["width"], post["image"]["height"])
+        if post["image"]
+        else (MAX_IMAGE_WIDTH, 0)
+    )
+    email = {
+        "subject": subject,
+        "preheader": preheader,
+        "view_url": view_url,
+        "unsubscribe_url": unsubscribe_url,
+        "sender_name": sender_name,
+        "sender_email": sender_email,
+        "body_html": Markup(body_html),
+        "body_text": html_to_text(body),
+        "event_text": event_text(post, t),
+        "hero_width": hero_w,
+        "hero_height": hero_h,
+    }
+    context = {"site": site, "lang": lang, "t": t, "post": post, "email": email}
+    html = render(env, "email/newsletter.html", **context)
+    text = render(env, "email/newsletter.txt", **context)
+    protected, saved = _protect(html)
+    doc = lxml.html.document_fromstring(protected)
+    prepare_links(doc, links)
+    html = lxml.html.tostring(doc, encoding="unicode", method="html", doctype="<!DOCTYPE html>")
+    html = inline_css(_restore(html, saved), inliner)
+    return RenderedEmail(
+        subject=subject,
+        preheader=preheader,
+        html=html,
+        text=_tidy_text(text),
+        view_url=view_url,
+        unsubscribe_url=unsubscribe_url,
+    )
+
+
+def _tidy_text(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def build_message(
+    *,
+    subject: str,
+    html: str,
+    text: str,
+    sender_name: str,
+    sender_email: str,
+    reply_to: str,
+    to: str,
+    unsubscribe_url: str,
+    date: datetime,
+    key: str | None = None,
+    preheader: str | None = None,
+) -> EmailMessage:
+    """The MIME message: multipart/alternative, UTF-8, RFC 8058 unsubscribe headers."""
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = subject
+    msg["From"] = formataddr((sender_name, sender_email))
+    msg["To"] = to
+    msg["Reply-To"] = reply_to
+    msg["Date"] = format_datetime(date)
+    domain = sender_email.rpartition("@")[2] or "postpipe.invalid"
+    msg["Message-ID"] = make_msgid(idstring=key, domain=domain)
+    msg["MIME-Version"] = "1.0"
+    unsub = [f"<{unsubscribe_url}>"]
+    if not unsubscribe_url.startswith("mailto:"):
+        unsub.append(f"<mailto:{sender_email}?subject=unsubscribe>")
+    msg["List-Unsubscribe"] = ", ".join(unsub)
+    if unsubscribe_url.startswith("https://"):
+        # RFC 8058 one-click needs an HTTPS URI in List-Unsubscribe
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if key:
+        msg["X-Postpipe-Key"] = key
+    if preheader:
+        msg["X-Preheader"] = preheader
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return msg
+
+
+def iter_hrefs(html: str) -> Iterator[str]:
+    """Every href and src of a document (for checks)."""
+    protected, saved = _protect(html)
+    doc = lxml.html.document_fromstring(protected)
+    for el in doc.iter():
+        if isinstance(el.tag, str):
+            for attr in ("href", "src"):
+                if el.get(attr) is not None:
+                    yield _restore(el.get(attr), saved)
