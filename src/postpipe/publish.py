@@ -1,0 +1,586 @@
+"""Orchestration of ``publish``, ``send``, ``send --due`` and ``status``.
+
+build → plan against the ledger → push to the targets → record. It knows the
+targets only through their protocols and the ledger only through its named
+transitions. Every run that may write holds the site's run lock, so two
+overlapping cron runs never reach a provider at the same time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .build import Builder, RenderedPost
+from .checks import ERROR, Finding, run_checks
+from .config import Settings
+from .content import Post, load_posts
+from .errors import PostpipeError, ProviderError
+from .ledger import (
+    CMS as KIND_CMS,
+)
+from .ledger import (
+    LIST as KIND_LIST,
+)
+from .ledger import (
+    MISSED,
+    PREPARED,
+    PUBLISHED,
+    SCHEDULED,
+    SENDING,
+    SENT,
+    Item,
+    Ledger,
+)
+from .locking import run_lock
+from .targets.base import Campaign, OutgoingEmail, PostPush, RemoteRef, get_cms, get_list
+
+Say = Callable[[str], None]
+
+
+def idempotency_key(settings: Settings, slug: str) -> str:
+    """The key of a post's newsletter: stable across runs and a deleted ledger."""
+    digest = hashlib.sha256(f"{settings.site_url}|{slug}".encode()).hexdigest()[:10]
+    return f"{slug}-pp{digest}"
+
+
+def _hash(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _when(value: str | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.isoformat(sep=" ", timespec="minutes")
+
+
+@dataclass
+class Report:
+    """What a run did: one line per action, and whether anything failed."""
+
+    lines: list[str] = field(default_factory=list)
+    failures: int = 0
+    writes: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failures == 0
+
+
+class Publisher:
+    """One publish/send run against the configured targets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: datetime,
+        dry_run: bool = False,
+        say: Say | None = None,
+        confirm: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.confirm = confirm
+        self.cms_changed = False
+        self.now = now
+        self.dry_run = dry_run
+        self.report = Report()
+        self._say = say
+        self.builder = Builder(settings)
+        ledger_path = settings.state_dir / "ledger.sqlite3"
+        # a dry run writes nothing, not even a new ledger file
+        self.ledger = Ledger(
+            Path(":memory:") if dry_run and not ledger_path.exists() else ledger_path
+        )
+        self.cms = get_cms(settings, builder=self.builder)
+        self.lst = get_list(settings, clock=lambda: self.now)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- output ----------------------------------------------------------------
+    def say(self, line: str) -> None:
+        self.report.lines.append(line)
+        if self._say:
+            self._say(line)
+
+    def fail(self, slug: str, kind: str, target: str, error: PostpipeError) -> None:
+        self.report.failures += 1
+        text = error.render()
+        if not self.dry_run:
+            self.ledger.record_error(slug, kind, target, str(error), self.now)
+        self.say(f"error  {slug} → {target}: {text}")
+
+    # -- loading ---------------------------------------------------------------
+    def load(self, slugs: Sequence[str] = ()) -> list[RenderedPost]:
+        """Render the non-draft posts (or the named ones); posts with errors are left out."""
+        s = self.settings
+        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+        by_slug = {p.slug: p for p in posts}
+        for slug in slugs:
+            if slug not in by_slug:
+                import difflib
+
+                close = difflib.get_close_matches(slug, by_slug, n=1)
+                raise PostpipeError(
+                    f"no post with slug '{slug}'",
+                    hint=f"did you mean '{close[0]}'?"
+                    if close
+                    else "see the slugs with 'postpipe status'",
+                )
+            if by_slug[slug].draft:
+                raise PostpipeError(
+                    f"'{slug}' is a draft; drafts are never published or sent",
+                    path=by_slug[slug].rel,
+                    line=by_slug[slug].line("draft"),
+                    hint="remove draft: true when it is ready",
+                )
+        chosen = [by_slug[s] for s in slugs] if slugs else [p for p in posts if not p.draft]
+        by_source = {p.source.resolve(): p for p in posts}
+        rendered = [
+            self.builder.render_post(p, by_source, list_target=self.settings.list) for p in chosen
+        ]
+        findings = run_checks(rendered)
+        self.report.findings = findings
+        bad = {f.path for f in findings if f.level == ERROR}
+        for r in rendered:
+            if r.post.rel in bad:
+                self.report.failures += 1
+                self.say(f"skip   {r.slug}: it has errors; run 'postpipe check'")
+        return [r for r in rendered if r.post.rel not in bad]
+
+    # -- the CMS -----------------------------------------------------------------
+    def push_of(self, r: RenderedPost) -> PostPush:
+        post = r.post
+        assets = tuple(sorted(r.assets.values(), key=lambda a: a.name))
+        hero = r.assets.get(str(post.image.path)) if post.image else None
+        return PostPush(
+            slug=post.slug,
+            title=post.title,
+            date=post.date,
+            scheduled=post.date > self.now,
+            body_html=str(r.view["html"]),
+            summary=r.view["summary"],
+            tags=post.tags,
+            categories=post.categories,
+            image=hero,
+            assets=assets,
+            rendered=r,
+        )
+
+    def publish_post(self, r: RenderedPost) -> RemoteRef | None:
+        """Create or update the post on the CMS; returns where it lives (None: not yet)."""
+        push = self.push_of(r)
+        target = self.cms.name
+        if push.scheduled and not getattr(self.cms, "schedules", True):
+            self.say(
+                f"wait   {r.slug}: dated {_when(r.post.date)}; published by the first "
+                "publish or send --due after that"
+            )
+            return None
+        digest = _hash(r.page, *(a.digest for a in push.assets))
+        item = self.ledger.get(r.slug, KIND_CMS, target)
+        if (
+            item
+            and item.content_hash == digest
+            and item.remote_id
+            and item.state in (PUBLISHED, SCHEDULED)
+            and (item.state == SCHEDULED) == push.scheduled
+        ):
+            return RemoteRef(id=item.remote_id, url=item.remote_url or r.view["url"])
+        existing = None
+        if item and item.remote_id and item.state in (PUBLISHED, SCHEDULED):
+            existing = RemoteRef(id=item.remote_id, url=item.remote_url or "", data=item.data)
+        else:
+            existing = self.cms.find(push)  # a crash or a deleted ledger: never duplicate
+        verb = "update" if existing else "create"
+        if self.dry_run:
+            self.say(f"{verb:<6} {r.slug} → {target}" + (" (scheduled)" if push.scheduled else ""))
+            return existing or RemoteRef(id="", url=r.view["url"])
+        try:
+            ref = self.cms.upsert(push, existing)
+        except ProviderError as exc:
+            self.fail(r.slug, KIND_CMS, target, exc)
+            return None
+        self.cms_changed = True
+        self.ledger.record_published(
+            r.slug,
+            target,
+            remote_id=ref.id,
+            remote_url=ref.url,
+            content_hash=digest,
+            now=self.now,
+            scheduled=push.scheduled,
+            data=ref.data,
+        )
+        past = "created" if verb == "create" else "updated"
+        self.say(
+            f"{past:<6} {r.slug} → {target} {ref.url}"
+            + (f" (scheduled for {_when(r.post.date)})" if push.scheduled else "")
+        )
+        return ref
+
+    # -- the newsletter ------------------------------------------------------------
+    def outgoing(self, r: RenderedPost, view_url: str) -> OutgoingEmail:
+        s = self.settings
+        email = self.builder.render_email(r, view_url=view_url, list_target=s.list)
+        assert r.post.newsletter is not None
+        return OutgoingEmail(
+            slug=r.slug,
+            subject=email.subject,
+            preheader=email.preheader,
+            html=email.html,
+            text=email.text,
+            from_name=s.sender_name,
+            from_email=s.from_email,
+            reply_to=s.reply_address,
+            view_url=view_url,
+            unsubscribe_url=email.unsubscribe_url,
+            list_id=r.post.newsletter.list,
+        )
+
+    def _key(self, item: Item | None, slug: str) -> str:
+        return item.idem_key if item and item.idem_key else idempotency_key(self.settings, slug)
+
+    def _found_sent(self, slug: str, campaign: Campaign) -> None:
+        if not self.dry_run:
+            self.ledger.confirm_sent(
+                slug,
+                self.lst.name,
+                remote_id=campaign.remote_id,
+                now=self.now,
+                detail="found sent at the provider",
+            )
+        self.say(f"sent   {slug} → {self.lst.name}: already sent (found at the provider); recorded")
+
+    def prepare_newsletter(self, r: RenderedPost, ref: RemoteRef) -> None:
+        """Create or update the campaign (never send); no call when nothing changed."""
+        target = self.lst.name
+        item = self.ledger.get(r.slug, KIND_LIST, target)
+        if item and item.state in (SENT, SENDING, MISSED):
+            return
+        email = self.outgoing(r, ref.url)
+        digest = _hash(email.subject, email.preheader, email.html, email.text, email.list_id or "")
+        send_at = r.post.newsletter.send_at if r.post.newsletter else None
+        scheduled = send_at is not None and send_at > self.now
+        if item and item.content_hash == digest and item.state in (PREPARED, SCHEDULED):
+            return
+        key = self._key(item, r.slug)
+        existing = self.lst.find_campaign(key)
+        if existing and existing.sent:
+            self._found_sent(r.slug, existing)
+            return
+        verb = "update" if (existing and existing.remote_id) or item else "create"
+        if self.dry_run:
+            self.say(f"{verb:<6} {r.slug} → {target} campaign (not sent)")
+            return
+        try:
+            campaign = self.lst.prepare(email, key, existing)
+        except ProviderError as exc:
+            self.fail(r.slug, KIND_LIST, target, exc)
+            return
+        self.ledger.record_prepared(
+            r.slug,
+            target,
+            key=key,
+            remote_id=campaign.remote_id,
+            content_hash=digest,
+            now=self.now,
+            scheduled=scheduled,
+            data=campaign.data,
+        )
+        when = f"; due {_when(send_at)}" if scheduled else ""
+        self.say(f"{'prepared':<6} {r.slug} → {target} campaign{when}")
+
+    def send_newsletter(self, r: RenderedPost, ref: RemoteRef) -> bool:
+        """Send once. The claim is committed before the provider is called."""
+        target = self.lst.name
+        item = self.ledger.get(r.slug, KIND_LIST, target)
+        key = self._key(item, r.slug)
+        email = self.outgoing(r, ref.url)
+        if self.dry_run:
+            if item and item.state == SENT:
+                self.say(f"skip   {r.slug}: already sent {_when(item.sent_at)}")
+            else:
+                self.say(f"send   {r.slug} → {target}")
+            return True
+        claim = self.ledger.claim_send(r.slug, target, key, self.now)
+        if claim.action == "done":
+            self.say(f"skip   {r.slug}: already sent {_when(claim.item.sent_at)}")
+            return True
+        key = claim.item.idem_key or key
+        try:
+            # always look first: a crash, an overlapping run or a deleted ledger may
+            # have sent it already
+            existing = self.lst.find_campaign(key)
+        except ProviderError as exc:
+            self._after_failed_send(r.slug, exc, sent_maybe=claim.action == "reconcile")
+            return False
+        if existing and existing.sent:
+            self._found_sent(r.slug, existing)
+            return True
+        try:
+            campaign = self.lst.prepare(email, key, existing)
+        except ProviderError as exc:
+            self._after_failed_send(r.slug, exc, sent_maybe=False)
+            return False
+        try:
+            result = self.lst.send(campaign, email)
+        except ProviderError as exc:
+            self._after_failed_send(r.slug, exc, sent_maybe=exc.maybe_sent)
+            return False
+        self.ledger.confirm_sent(r.slug, target, remote_id=result.remote_id, now=self.now)
+        self.say(
+            f"sent   {r.slug} → {target}" + (f" ({result.remote_id})" if result.remote_id else "")
+        )
+        return True
+
+    def _after_failed_send(self, slug: str, exc: ProviderError, *, sent_maybe: bool) -> None:
+        target = self.lst.name
+        self.report.failures += 1
+        if sent_maybe:
+            self.ledger.mark_uncertain(slug, target, str(exc), self.now)
+            self.say(
+                f"error  {slug} → {target}: {exc.render()}\n"
+                "       it may have been sent; the next run asks the provider before "
+                "sending again"
+            )
+        else:
+            self.ledger.release(slug, target, str(exc), self.now)
+            self.say(
+                f"error  {slug} → {target}: {exc.render()}\n"
+                "       not sent; the next run tries again"
+            )
+
+    # -- commands ------------------------------------------------------------------
+    def publish(self, slugs: Sequence[str] = ()) -> Report:
+        """``postpipe publish``: every non-draft post to the CMS, campaigns prepared."""
+        rendered = self.load(slugs)
+        for r in rendered:
+            ref = self.publish_post(r)
+            if ref is not None and r.post.newsletter is not None:
+                self.prepare_newsletter(r, ref)
+        self.finish_cms(rendered if not slugs else None)
+        return self.report
+
+    def finish_cms(self, rendered: list[RenderedPost] | None) -> None:
+        """Let the CMS refresh site-wide pages from every post it has.
+
+        With ``rendered=None`` (a send run) it does so only when this run
+        changed a post, rendering the published posts without re-checking them.
+        """
+        if self.dry_run or (rendered is None and not self.cms_changed):
+            return
+        if rendered is None:
+            s = self.settings
+            posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+            rendered = self.builder.render_all([p for p in posts if not p.draft])
+        published = {
+            i.slug
+            for i in self.ledger.items()
+            if i.kind == KIND_CMS
+            and i.target == self.cms.name
+            and i.state in (PUBLISHED, SCHEDULED)
+        }
+        pushes = [self.push_of(r) for r in rendered if r.slug in published]
+        self.report.writes += self.cms.finish(pushes)
+
+    def send_one(self, slug: str) -> Report:
+        """``postpipe send SLUG``: publish the post if needed, then send its newsletter."""
+        rendered = self.load([slug])
+        if not rendered:
+            return self.report
+        r = rendered[0]
+        if r.post.newsletter is None:
+            raise PostpipeError(
+                f"'{slug}' has no newsletter block",
+                path=r.post.rel,
+                hint="add newsletter: with at least subject:",
+            )
+        if self.confirm is not None and not self.confirm(self.describe(r)):
+            self.say(f"skip   {slug}: not confirmed; nothing sent")
+            return self.report
+        ref = self.publish_post(r)
+        if ref is None:
+            if self.report.failures:
+                return self.report
+            raise PostpipeError(
+                f"'{slug}' is not published yet, so the email would link to nothing",
+                hint="publish it first (its date must have come)",
+            )
+        self.finish_cms(None)
+        self.send_newsletter(r, ref)
+        return self.report
+
+    def describe(self, r: RenderedPost) -> str:
+        """What a person confirms before a send."""
+        assert r.post.newsletter is not None
+        item = self.ledger.get(r.slug, KIND_LIST, self.lst.name)
+        count = getattr(self.lst, "recipients_count", lambda: None)()
+        lines = [
+            f"Send '{r.post.newsletter.subject}'",
+            f"  post:  {r.slug}",
+            f"  list:  {self.lst.name}"
+            + (f" ({r.post.newsletter.list})" if r.post.newsletter.list else ""),
+            f"  to:    {count} recipients"
+            if count is not None
+            else "  to:    every subscriber of the list",
+        ]
+        if item and item.state == SENT:
+            lines.append(f"  note:  already sent {_when(item.sent_at)}; it will not be sent again")
+        return "\n".join(lines)
+
+    def send_test(self, slug: str, address: str) -> Report:
+        """``postpipe send SLUG --test ADDRESS``: one copy; the send state is untouched."""
+        rendered = self.load([slug])
+        if not rendered:
+            return self.report
+        r = rendered[0]
+        if r.post.newsletter is None:
+            raise PostpipeError(f"'{slug}' has no newsletter block", path=r.post.rel)
+        item = self.ledger.get(slug, KIND_CMS, self.cms.name)
+        url = item.remote_url if item and item.remote_url else r.view["url"]
+        email = self.outgoing(r, url)
+        key = self._key(self.ledger.get(slug, KIND_LIST, self.lst.name), slug)
+        if self.dry_run:
+            self.say(f"test   {slug} → {address}")
+            return self.report
+        campaign = self.lst.find_campaign(key)
+        if campaign is None or not campaign.sent:
+            campaign = self.lst.prepare(email, key, campaign)
+        self.lst.send_test(campaign, email, address)
+        self.say(f"test   {slug} → {address} via {self.lst.name}")
+        return self.report
+
+    def send_due(self) -> Report:
+        """``postpipe send --due``: what cron runs every minute; silent when idle."""
+        s = self.settings
+        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+        target = self.lst.name
+        due: list[Post] = []
+        for post in posts:
+            nl = post.newsletter
+            if post.draft or nl is None or nl.send_at is None or nl.send_at > self.now:
+                continue
+            item = self.ledger.get(post.slug, KIND_LIST, target)
+            if item and item.state in (SENT, MISSED):
+                continue
+            late = self.now - nl.send_at
+            if late > s.max_lateness and not (item and item.state == SENDING):
+                key = self._key(item, post.slug)
+                detail = (
+                    f"due {_when(nl.send_at)}, {_hours(late)} late (more than "
+                    f"POSTPIPE_MAX_LATENESS={_hours(s.max_lateness)})"
+                )
+                if not self.dry_run:
+                    self.ledger.mark_missed(post.slug, target, key=key, now=self.now, detail=detail)
+                self.say(
+                    f"missed {post.slug}: {detail}; not sent. To send it anyway: "
+                    f"postpipe send {post.slug} --yes"
+                )
+                continue
+            due.append(post)
+        if not due:
+            return self.report
+        rendered = self.load([p.slug for p in due])
+        for r in rendered:
+            ref = self.publish_post(r)
+            if ref is None:
+                if not any(line.startswith("error") for line in self.report.lines):
+                    self.say(f"wait   {r.slug}: the post is not published yet")
+                continue
+            self.send_newsletter(r, ref)
+        self.finish_cms(None)
+        return self.report
+
+    def status(self) -> list[dict[str, Any]]:
+        """One row per post: CMS state and newsletter state from the ledger."""
+        s = self.settings
+        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+        rows = []
+        for post in posts:
+            cms = self.ledger.get(post.slug, KIND_CMS, self.cms.name)
+            lst = self.ledger.get(post.slug, KIND_LIST, self.lst.name)
+            if post.draft:
+                post_state = "draft"
+            elif cms and cms.state in (PUBLISHED, SCHEDULED):
+                post_state = cms.state
+            elif post.date > self.now:
+                post_state = "scheduled"
+            else:
+                post_state = "unpublished"
+            nl = post.newsletter
+            if nl is None:
+                nl_state = "none"
+            elif lst:
+                nl_state = lst.state
+            elif nl.send_at and nl.send_at > self.now:
+                nl_state = "scheduled"
+            else:
+                nl_state = "not prepared"
+            errors = [i.last_error for i in (cms, lst) if i and i.last_error]
+            rows.append(
+                {
+                    "slug": post.slug,
+                    "title": post.title,
+                    "date": post.date.isoformat(),
+                    "post": post_state,
+                    "cms": self.cms.name,
+                    "cms_id": cms.remote_id if cms else None,
+                    "url": cms.remote_url if cms else None,
+                    "newsletter": nl_state,
+                    "list": self.lst.name,
+                    "send_at": nl.send_at.isoformat() if nl and nl.send_at else None,
+                    "sent_at": lst.sent_at if lst else None,
+                    "last_error": errors[-1] if errors else None,
+                }
+            )
+        return rows
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f}h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f}m"
+
+
+def run(
+    settings: Settings,
+    action: Callable[[Publisher], Report],
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    say: Say | None = None,
+    confirm: Callable[[str], bool] | None = None,
+    wait: float = 60.0,
+) -> Report:
+    """Run one action under the site's run lock (no lock for a dry run)."""
+    if dry_run:
+        with Publisher(settings, now=now, dry_run=True, say=say, confirm=confirm) as p:
+            return action(p)
+    with (
+        run_lock(settings.state_dir / "run.lock", wait=wait),
+        Publisher(settings, now=now, say=say, confirm=confirm) as p,
+    ):
+        return action(p)
+
+
+def status_json(rows: Iterable[dict[str, Any]]) -> str:
+    return json.dumps(list(rows), indent=2, ensure_ascii=False)

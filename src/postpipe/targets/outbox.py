@@ -1,0 +1,82 @@
+"""The ``outbox`` list: each send becomes one ``.eml`` file in ``POSTPIPE_OUTBOX_DIR``.
+
+Files are named ``<UTC time>-<slug>.eml`` and carry the idempotency key in an
+``X-Postpipe-Key`` header, which is how ``find_campaign`` recognises a send
+that happened before a crash or before the ledger was deleted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import default
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from .base import Campaign, OutgoingEmail
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class Outbox:
+    name: ClassVar[str] = "outbox"
+
+    def __init__(
+        self, settings: Settings, *, clock: Callable[[], datetime] | None = None, **_: object
+    ) -> None:
+        self.dir = settings.path(settings.outbox_dir)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.list_address = settings.from_email
+        self.writes = 0
+
+    def find_campaign(self, key: str) -> Campaign | None:
+        if not self.dir.is_dir():
+            return None
+        parser = BytesHeaderParser(policy=default)
+        slug = key.rsplit("-", 1)[0]
+        for path in sorted(self.dir.glob(f"*-{slug}*.eml")):
+            with path.open("rb") as f:
+                headers = parser.parse(f)
+            if headers.get("X-Postpipe-Key") == key:
+                return Campaign(key=key, remote_id=path.name, status="sent")
+        return None
+
+    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+        return existing or Campaign(key=key, remote_id=None, status="draft")
+
+    def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
+        now = self.clock()
+        msg = email.message(
+            to=f"{email.from_name} subscribers <{self.list_address}>",
+            date=now,
+            key=campaign.key,
+            personalise_for=self.list_address,
+        )
+        name = self._write(f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}.eml", bytes(msg))
+        return Campaign(key=campaign.key, remote_id=name, status="sent")
+
+    def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
+        now = self.clock()
+        msg = email.message(to=address, date=now)
+        msg.replace_header("Subject", f"[Test] {email.subject}")
+        self._write(f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}-test.eml", bytes(msg))
+
+    def _write(self, name: str, data: bytes) -> str:
+        """Write atomically: a crash leaves the whole file or none."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        dest = self.dir / name
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = self.dir / name.replace(".eml", f"-{n}.eml")
+        tmp = self.dir / f".{dest.name}.tmp-{os.getpid()}"
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+        self.writes += 1
+        return Path(dest).name
