@@ -1,0 +1,342 @@
+"""The command line: one thin function per command.
+
+This is the only module that prints or picks exit codes: 0 success, 1 a user
+error (message and hint, no traceback), 2 a usage error (argparse), 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .errors import ErrorGroup, PostpipeError
+
+
+@dataclass
+class Env:
+    """The command's outside world: streams and the clock (tests replace them)."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+
+    def now(self) -> datetime:
+        fixed = os.environ.get("POSTPIPE_NOW")
+        if fixed:
+            value = datetime.fromisoformat(fixed)
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return datetime.now(UTC)
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace, env: Env):  # type: ignore[no-untyped-def]
+    from .config import load_settings
+
+    settings = load_settings(args.root)
+    if not args.quiet:
+        for warning in settings.warnings:
+            env.err(f"warning: {warning}")
+    return settings
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------
+# commands
+
+
+def cmd_new(args: argparse.Namespace, env: Env) -> int:
+    from .scaffold import new_post
+
+    settings = _settings(args, env)
+    path = new_post(settings, args.title, env.now())
+    env.out(_rel(path, settings.root))
+    return 0
+
+
+def cmd_build(args: argparse.Namespace, env: Env) -> int:
+    from .pipeline import build_site
+
+    settings = _settings(args, env)
+    out = Path(args.out) if args.out else settings.root / "build"
+    report = build_site(settings, out, drafts=args.drafts)
+    for finding in report.findings:
+        env.err(finding.render())
+    root = settings.root
+    env.out(
+        f"Built {_plural(report.pages, 'post')} into {_rel(out / 'site', root)}/"
+        + (
+            f" ({_plural(report.drafts_skipped, 'draft')} left out; use --drafts)"
+            if report.drafts_skipped
+            else ""
+        )
+    )
+    if report.newsletters or report.newsletters_refused:
+        env.out(
+            f"Wrote {_plural(report.newsletters, 'newsletter')} into "
+            f"{_rel(out / 'newsletters', root)}/"
+            + (
+                f"; refused {', '.join(report.newsletters_refused)} (errors above)"
+                if report.newsletters_refused
+                else ""
+            )
+        )
+    errors, warnings = report.counts()
+    if errors or warnings:
+        env.out(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
+    return 1 if errors else 0
+
+
+def cmd_check(args: argparse.Namespace, env: Env) -> int:
+    from .checks import has_errors
+    from .pipeline import check_site
+
+    settings = _settings(args, env)
+    findings, checked = check_site(settings)
+    for finding in findings:
+        env.err(finding.render())
+    errors = sum(f.level == "error" for f in findings)
+    warnings = len(findings) - errors
+    env.out(
+        f"Checked {_plural(checked, 'post')}: {_plural(errors, 'error')}, "
+        f"{_plural(warnings, 'warning')}"
+    )
+    if args.strict and settings.warnings:
+        return 1
+    return 1 if has_errors(findings, strict=args.strict) else 0
+
+
+def _run(args: argparse.Namespace, env: Env, action, **kw) -> int:  # type: ignore[no-untyped-def]
+    from .publish import run
+
+    settings = _settings(args, env)
+    quiet_ok = kw.pop("quiet_ok", False)
+    report = run(
+        settings, action, now=env.now(), dry_run=getattr(args, "dry_run", False), say=env.out, **kw
+    )
+    if not report.lines and not quiet_ok:
+        env.out("nothing to do: everything is up to date")
+    return 0 if report.ok else 1
+
+
+def cmd_publish(args: argparse.Namespace, env: Env) -> int:
+    return _run(args, env, lambda p: p.publish(args.slugs))
+
+
+def cmd_send(args: argparse.Namespace, env: Env) -> int:
+    if args.due:
+        if args.slug or args.test:
+            env.err("error: --due sends every due newsletter; give no SLUG or --test with it")
+            return 2
+        # cron mails any output: print nothing when there is nothing to do
+        return _run(args, env, lambda p: p.send_due(), quiet_ok=True)
+    if not args.slug:
+        env.err("error: name the post to send (postpipe send SLUG), or use --due")
+        return 2
+    if args.test:
+        return _run(args, env, lambda p: p.send_test(args.slug, args.test))
+
+    def confirm(text: str) -> bool:
+        env.out(text)
+        if args.yes or args.dry_run:
+            return True
+        if not env.stdin.isatty():
+            raise PostpipeError(
+                "refusing to send without confirmation",
+                hint="run it in a terminal to answer, or pass --yes",
+            )
+        env.stdout.write("Send now? [y/N] ")
+        env.stdout.flush()
+        return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
+
+    return _run(args, env, lambda p: p.send_one(args.slug), confirm=confirm)
+
+
+def cmd_status(args: argparse.Namespace, env: Env) -> int:
+    from .publish import Publisher, status_json
+
+    settings = _settings(args, env)
+    with Publisher(settings, now=env.now(), dry_run=True) as p:
+        rows = p.status()
+    if args.json:
+        env.out(status_json(rows))
+        return 0
+    if not rows:
+        env.out('no posts yet: postpipe new "Title"')
+        return 0
+    width = min(48, max(len(r["slug"]) for r in rows))
+    env.out(f"{'POST':<{width}}  {'STATE':<11}  {'NEWSLETTER':<27}  WHERE")
+    for r in rows:
+        news = r["newsletter"]
+        if r["sent_at"] and news == "sent":
+            news = f"sent {r['sent_at'][:16].replace('T', ' ')}"
+        elif r["send_at"] and news in ("scheduled", "prepared", "not prepared"):
+            news = f"{news} {r['send_at'][:16].replace('T', ' ')}"
+        where = r["url"] or ""
+        if r["cms_id"] and r["cms"] != "folder":
+            where = f"{r['cms']} #{r['cms_id']} {where}"
+        env.out(f"{r['slug'][:width]:<{width}}  {r['post']:<11}  {news:<27}  {where}".rstrip())
+        if r["last_error"]:
+            env.out(f"{'':<{width}}  last error: {r['last_error']}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# the parser
+
+EPILOG = """\
+examples:
+  postpipe new "Safer Streets Summit 2026"
+  postpipe build --drafts
+  postpipe check --strict
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--root",
+        default=".",
+        metavar="DIR",
+        help="the site folder with posts/, templates/ and .env (default: .)",
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    common.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the Python traceback of an error (or set POSTPIPE_DEBUG=1)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="postpipe",
+        description="Markdown event write-ups → a blog and an email newsletter, "
+        "published to a CMS and a mailing list.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"postpipe {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func, help: str, epilog: str = "") -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        p = sub.add_parser(
+            name,
+            parents=[common],
+            help=help,
+            description=help,
+            epilog=epilog or None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(func=func)
+        return p
+
+    p = add(
+        "new",
+        cmd_new,
+        "write a new post from the template, with every front matter key",
+        'example:\n  postpipe new "Panel: can community policing rebuild trust?"',
+    )
+    p.add_argument("title", help="the headline of the post")
+
+    p = add(
+        "build",
+        cmd_build,
+        "render the blog and the newsletters (no network)",
+        "example:\n  postpipe build --out build --drafts",
+    )
+    p.add_argument("--out", metavar="DIR", help="output folder (default: build/)")
+    p.add_argument("--drafts", action="store_true", help="include drafts")
+
+    p = add(
+        "check",
+        cmd_check,
+        "validate every post, its blog page and its newsletter",
+        "example:\n  postpipe check --strict",
+    )
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+
+    p = add(
+        "publish",
+        cmd_publish,
+        "build, then create or update each post on the CMS and prepare its newsletter "
+        "campaign (not sent)",
+        "examples:\n  postpipe publish\n  postpipe publish safer-streets-summit-2026 --dry-run",
+    )
+    p.add_argument("slugs", nargs="*", metavar="SLUG", help="only these posts (default: all)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan; write nothing, to disk or network"
+    )
+
+    p = add(
+        "send",
+        cmd_send,
+        "send one newsletter now (asks first), a test copy, or every due newsletter",
+        "examples:\n  postpipe send safer-streets-summit-2026\n"
+        "  postpipe send safer-streets-summit-2026 --test me@example.org\n"
+        "  postpipe send --due      # from cron: * * * * * cd /site && postpipe send --due",
+    )
+    p.add_argument("slug", nargs="?", metavar="SLUG", help="the post whose newsletter to send")
+    p.add_argument(
+        "--due",
+        action="store_true",
+        help="send every newsletter whose send_at has come (for cron; silent when idle)",
+    )
+    p.add_argument("--test", metavar="ADDRESS", help="send one test copy to this address")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; send nothing")
+
+    p = add(
+        "status",
+        cmd_status,
+        "one line per post: published where, newsletter state, last error",
+        "examples:\n  postpipe status\n  postpipe status --json",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    """Entry point of the ``postpipe`` console script."""
+    env = env or Env()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.traceback or os.environ.get("POSTPIPE_DEBUG") == "1"
+    try:
+        return int(args.func(args, env))
+    except ErrorGroup as exc:
+        if debug:
+            raise
+        env.err(exc.render())
+        return 1
+    except PostpipeError as exc:
+        if debug:
+            raise
+        env.err(f"error: {exc.render()}")
+        return 1
+    except KeyboardInterrupt:
+        env.err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
