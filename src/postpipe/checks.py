@@ -37,7 +37,8 @@ class Finding:
         return f"{self.path}:{self.line}" if self.line else self.path
 
     def render(self) -> str:
-        text = f"{self.where}: {self.level}: {self.message}"
+        level = "" if self.level == ERROR else f"{self.level}: "
+        text = f"{self.where}: {level}{self.message}"
         return text + (f"\n  hint: {self.hint}" if self.hint else "")
 
 

@@ -273,6 +273,7 @@ class _PostReader:
         self.tz, self.default_lang, self.default_author = tz, lang, author
         self.errors: list[ContentError] = []
         self.line_of: dict[str, int] = {}
+        self.failed: set[str] = set()  # keys that already have an error
 
     def error(self, line: int | None, message: str, hint: str | None = None) -> None:
         self.errors.append(ContentError(message, path=self.rel, line=line, hint=hint))
@@ -345,7 +346,7 @@ class _PostReader:
         out: dict[str, tuple[int, yaml.Node]] = {}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 2
-            key = str(key_node.value)
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
             name = f"{prefix}{key}"
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
@@ -385,13 +386,19 @@ class _PostReader:
         try:
             raw = self.value(node)
         except yaml.YAMLError as exc:
+            self.failed.add(name)
             self.error(line, f"'{name}' cannot be read: {exc}")
             return default
+        except ValueError:
+            # PyYAML's timestamp constructor fails on e.g. 2026-13-45; let our
+            # parser report the text with a hint
+            raw = node.value if isinstance(node, yaml.ScalarNode) else None
         if raw is None:
             return default
         try:
             return parse(raw)
         except _Problem as p:
+            self.failed.add(name)
             self.error(line, f"'{name}' {p.message}", p.hint)
             return default
 
@@ -440,7 +447,7 @@ class _PostReader:
                 "the front matter has no 'title'",
                 'add a line such as title: "Safer Streets Summit 2026"',
             )
-        elif not title:
+        elif not title and "title" not in self.failed:
             self.error(self.line_of["title"], "'title' is empty", "write the headline")
         when = self.field(data, "date", "date", lambda v: parse_datetime(v, tz))
         if "date" not in data:
@@ -449,6 +456,8 @@ class _PostReader:
                 "the front matter has no 'date'",
                 "add the publication date, e.g. date: 2026-10-22 17:00",
             )
+        elif when is None and "date" not in self.failed:
+            self.error(self.line_of["date"], "'date' is empty", _DATE_HINT)
         slug = self.field(data, "slug", "slug", _slug)
         lang = self.field(data, "lang", "lang", _lang, self.default_lang)
         image_ref = self.field(data, "image", "image", _text)

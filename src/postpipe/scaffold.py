@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def new_post(settings: Settings, title: str, now: datetime) -> Path:
     text = render(
         make_env(settings.root),
         "new-post.md",
-        title=title.replace('"', '\\"'),
+        title=json.dumps(title, ensure_ascii=False)[1:-1],
         date=f"{local:%Y-%m-%d %H:%M}",
         lang=settings.lang,
         author=settings.author,

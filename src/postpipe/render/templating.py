@@ -70,6 +70,8 @@ def _template_frame(default: str) -> tuple[str, int | None]:
     tb = sys.exc_info()[2]
     found: tuple[str, int | None] = (default, None)
     for frame, lineno in traceback.walk_tb(tb):
-        if "__jinja_template__" in frame.f_globals:
+        # Jinja rewrites the traceback: template lines appear as frames whose
+        # code is compiled with the template's file name
+        if "__jinja_template__" in frame.f_globals or "__jinja_exception__" in frame.f_globals:
             found = (frame.f_code.co_filename, lineno)
     return found
