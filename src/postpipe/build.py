@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .assets import Asset, make_asset
@@ -41,10 +43,67 @@ class RenderedPost:
     page: str
     email: RenderedEmail | None = None
     summary_given: bool = True
+    #: files read while rendering (images, including places a missing one was looked
+    #: for) and links to other posts with the slug they resolved to: what makes a
+    #: cached render stale
+    deps: tuple[str, ...] = ()
+    links: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def slug(self) -> str:
         return self.post.slug
+
+    @property
+    def date(self) -> datetime:
+        return self.post.date
+
+    @property
+    def url(self) -> str:
+        """Where the blog page lives on the site."""
+        return str(self.view["url"])
+
+    @property
+    def page_digest(self) -> str:
+        """Hash of the page and every file it uses: what a CMS push depends on."""
+        return page_digest(self.page, self.assets.values())
+
+    def email_facts(self) -> EmailFacts | None:
+        """What the newsletter depends on, cheaply comparable (see EmailFacts)."""
+        if self.email is None or self.post.newsletter is None:
+            return None
+        nl = self.post.newsletter
+        return EmailFacts(
+            subject=self.email.subject,
+            preheader=self.email.preheader,
+            list_id=nl.list,
+            send_at=nl.send_at,
+            html=_digest(self.email.html),
+            text=_digest(self.email.text),
+        )
+
+
+@dataclass(frozen=True)
+class EmailFacts:
+    """A newsletter as rendered for the site's own URL, as digests."""
+
+    subject: str
+    preheader: str
+    list_id: str | None
+    send_at: datetime | None
+    html: str
+    text: str
+
+
+def _digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def page_digest(page: str, assets: Iterable[Asset]) -> str:
+    return _digest(page, *(a.digest for a in sorted(assets, key=lambda a: a.name)))
 
 
 @dataclass
@@ -91,13 +150,19 @@ class Builder:
 
     # -- rendering -------------------------------------------------------------
     def resolver(
-        self, post: Post, by_source: Mapping[Path, Post], assets: dict[str, Asset]
+        self,
+        post: Post,
+        links: Mapping[Path, PostLink],
+        assets: dict[str, Asset],
+        deps: list[str],
+        seen_links: list[tuple[str, str | None]],
     ) -> Resolver:
         posts_dir = self.settings.root / "posts"
 
         def image(src: str) -> Asset | None:
             for base in (post.source.parent, posts_dir, posts_dir / "images"):
                 candidate = (base / src.split("?")[0].lstrip("/")).resolve()
+                deps.append(str(candidate))
                 if candidate.is_file():
                     asset = make_asset(candidate)
                     assets[str(candidate)] = asset
@@ -105,26 +170,36 @@ class Builder:
             return None
 
         def other(path: str) -> str | None:
-            target = by_source.get((post.source.parent / path).resolve())
-            if target is None or (target.draft and not self.drafts):
+            source = (post.source.parent / path).resolve()
+            target = links.get(source)
+            slug, draft = (target.slug, target.draft) if target is not None else (None, False)
+            if slug is None or (draft and not self.drafts):
+                seen_links.append((str(source), None))
                 return None
-            return self.site.href(f"{target.slug}/")
+            seen_links.append((str(source), slug))
+            return self.site.href(f"{slug}/")
 
         return Resolver(image=image, post=other, asset_href=lambda a: self.site.href(a.name))
 
     def render_post(
         self,
         post: Post,
-        by_source: Mapping[Path, Post],
+        by_source: Mapping[Path, PostLink],
         *,
         view_url: str | None = None,
         list_target: str | None = None,
     ) -> RenderedPost:
+        """Render one post. ``by_source`` maps every post file to its slug and draft
+        flag (a ``Post`` or a ``PostLink``), for links between posts."""
         assets: dict[str, Asset] = {}
+        deps: list[str] = []
+        seen_links: list[tuple[str, str | None]] = []
         for img in [post.image] + [s.photo for s in post.speakers]:
             if img is not None:
                 assets[str(img.path)] = make_asset(img.path)
-        result = self.markup.convert(post.body, self.resolver(post, by_source, assets))
+                deps.append(str(img.path))
+        resolver = self.resolver(post, by_source, assets, deps, seen_links)
+        result = self.markup.convert(post.body, resolver)
         summary = post.summary or first_paragraph(result.html)
         view = blog.post_view(
             post, html=result.html, toc=result.toc, summary=summary, assets=assets, site=self.site
@@ -137,6 +212,8 @@ class Builder:
             assets=assets,
             page=page,
             summary_given=post.summary is not None,
+            deps=tuple(dict.fromkeys(deps)),
+            links=tuple(dict.fromkeys(seen_links)),
         )
         if post.newsletter is not None:
             rendered.email = self.render_email(rendered, view_url=view_url, list_target=list_target)
@@ -174,17 +251,26 @@ class Builder:
     def site_files(self, rendered: list[RenderedPost]) -> dict[str, FileContent]:
         """Every file of the blog for these posts, by path under ``site/``."""
         files: dict[str, FileContent] = {}
-        views = [r.view for r in rendered]
-        listed = [v for v in views if not v["draft"]]
         for r in rendered:
-            files[f"{r.slug}/index.html"] = r.page.encode()
-            for asset in r.assets.values():
-                files[asset.name] = asset.source
+            files.update(post_files(r))
+        listed = [r.view for r in rendered if not r.view["draft"]]
+        files.update(self.list_files([r.view for r in rendered], listed[: blog.FEED_ENTRIES]))
+        return files
+
+    def list_files(
+        self, views: list[Mapping[str, Any]], feed_views: list[Mapping[str, Any]]
+    ) -> dict[str, FileContent]:
+        """Index, tag and category pages, feed, sitemap, 404 and static files.
+
+        ``views`` need no ``html``; ``feed_views`` (the newest non-draft posts) do.
+        """
+        files: dict[str, FileContent] = {}
+        listed = [v for v in views if not v["draft"]]
         for asset in self.static.values():
             files[asset.name] = asset.source
         for path, html in blog.render_lists(self.env, views, self.site).items():
             files[path] = html.encode()
-        files["feed.xml"] = blog.atom_feed(listed, self.site)
+        files["feed.xml"] = blog.atom_feed(feed_views, self.site)
         entries: list[tuple[str, Any]] = [("", listed[0]["date"] if listed else None)]
         entries += [(f"{v['slug']}/", v["date"]) for v in listed]
         entries += [
@@ -202,6 +288,21 @@ class Builder:
             **blog.page_context(self.site, self.site.lang, self.site.url + "/404.html", ""),
         ).encode()
         return files
+
+
+class PostLink(Protocol):
+    """What a link to another post needs to know about it."""
+
+    slug: str
+    draft: bool
+
+
+def post_files(r: RenderedPost) -> dict[str, FileContent]:
+    """The page of one post and the files it uses, by path under ``site/``."""
+    files: dict[str, FileContent] = {f"{r.slug}/index.html": r.page.encode()}
+    for asset in r.assets.values():
+        files[asset.name] = asset.source
+    return files
 
 
 def _origin_path(url: str) -> str:

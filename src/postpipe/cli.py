@@ -80,14 +80,17 @@ def cmd_build(args: argparse.Namespace, env: Env) -> int:
 
     settings = _settings(args, env)
     out = Path(args.out) if args.out else settings.root / "build"
-    report = build_site(settings, out, drafts=args.drafts)
+    report = build_site(settings, out, drafts=args.drafts, jobs=args.jobs)
     for finding in report.findings:
         env.err(finding.render())
     root = settings.root
+    changes = f"{report.rendered_now} rendered, {_plural(report.written, 'file')} written" + (
+        f", {report.removed} removed" if report.removed else ""
+    )
     env.out(
-        f"Built {_plural(report.pages, 'post')} into {_rel(out / 'site', root)}/"
+        f"Built {_plural(report.pages, 'post')} into {_rel(out / 'site', root)}/: {changes}"
         + (
-            f" ({_plural(report.drafts_skipped, 'draft')} left out; use --drafts)"
+            f"; {_plural(report.drafts_skipped, 'draft')} left out (use --drafts)"
             if report.drafts_skipped
             else ""
         )
@@ -144,13 +147,25 @@ def cmd_publish(args: argparse.Namespace, env: Env) -> int:
     return _run(args, env, lambda p: p.publish(args.slugs))
 
 
+#: ``send --due`` reports a busy lock only when its holder ran longer than this.
+STUCK_AFTER = 30 * 60
+
+
 def cmd_send(args: argparse.Namespace, env: Env) -> int:
     if args.due:
         if args.slug or args.test:
             env.err("error: --due sends every due newsletter; give no SLUG or --test with it")
             return 2
-        # cron mails any output: print nothing when there is nothing to do
-        return _run(args, env, lambda p: p.send_due(), quiet_ok=True)
+        # cron mails any output: print nothing when there is nothing to do, and
+        # nothing while an earlier run is still busy (unless it looks stuck)
+        from .locking import Busy
+
+        try:
+            return _run(args, env, lambda p: p.send_due(), quiet_ok=True, wait=50.0)
+        except Busy as exc:
+            if exc.held_for is not None and exc.held_for < STUCK_AFTER:
+                return 0
+            raise
     if not args.slug:
         env.err("error: name the post to send (postpipe send SLUG), or use --due")
         return 2
@@ -171,6 +186,35 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
         return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
 
     return _run(args, env, lambda p: p.send_one(args.slug), confirm=confirm)
+
+
+def cmd_preview(args: argparse.Namespace, env: Env) -> int:
+    import threading
+    import webbrowser
+
+    from .config import load_settings
+    from .preview import Preview, PreviewServer
+
+    settings = _settings(args, env)
+    server = PreviewServer(port=args.port)  # a busy port fails before the first build
+    try:
+        server.preview = Preview(
+            settings,
+            reload_settings=lambda: load_settings(args.root),
+            clock=env.now,
+            say=(lambda _line: None) if args.quiet else env.out,
+        )
+        server.watch()
+        posts = len(server.preview.snapshot.entries)
+        env.out(f"Previewing {_plural(posts, 'post')} at {server.url}  (Ctrl-C to stop)")
+        if args.open:
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        server.serve_forever()
+    except KeyboardInterrupt:
+        env.out("stopped")
+    finally:
+        server.close()
+    return 0
 
 
 def cmd_status(args: argparse.Namespace, env: Env) -> int:
@@ -266,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="DIR", help="output folder (default: build/)")
     p.add_argument("--drafts", action="store_true", help="include drafts")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="processes to render with (default: every core)"
+    )
 
     p = add(
         "check",
@@ -306,6 +353,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan; send nothing")
 
     p = add(
+        "preview",
+        cmd_preview,
+        "serve a live preview on 127.0.0.1: blog page, email at 600 and 375 px, plain "
+        "text and checks of every post, updated on save",
+        "examples:\n  postpipe preview                 # http://127.0.0.1:8000/\n"
+        "  postpipe preview --port 0 --open # any free port, opened in the browser",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port on 127.0.0.1 to listen on (default: 8000; 0 picks a free one)",
+    )
+    p.add_argument("--open", action="store_true", help="open the preview in the web browser")
+
+    p = add(
         "status",
         cmd_status,
         "one line per post: published where, newsletter state, last error",
@@ -336,6 +399,9 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     except KeyboardInterrupt:
         env.err("interrupted")
         return 130
+    except BrokenPipeError:  # e.g. `postpipe status | head -1`
+        sys.stderr.close()
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover
