@@ -401,14 +401,27 @@ class Ledger:
             )
             self._log(db, slug, LIST, target, "uncertain", now, error)
 
-    def mark_missed(self, slug: str, target: str, *, key: str, now: datetime, detail: str) -> None:
+    def mark_missed(
+        self,
+        slug: str,
+        target: str,
+        *,
+        key: str,
+        now: datetime,
+        detail: str,
+        confirmed_unsent: bool = False,
+    ) -> None:
+        """Too late to send. A ``sending`` row qualifies only once the provider
+        confirmed that it never sent (``confirmed_unsent``)."""
         with self.transaction(immediate=True) as db:
             row = self._item(
                 db.execute(
                     "SELECT * FROM items WHERE slug=? AND kind=? AND target=?", (slug, LIST, target)
                 ).fetchone()
             )
-            if row is not None and row.state in (SENDING, SENT):
+            if row is not None and (
+                row.state == SENT or (row.state == SENDING and not confirmed_unsent)
+            ):
                 return
             self._upsert(db, slug, LIST, target, now, state=MISSED, idem_key=key, last_error=detail)
             self._log(db, slug, LIST, target, "missed", now, detail)

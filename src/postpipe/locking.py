@@ -19,6 +19,9 @@ from .errors import PostpipeError
 class Busy(PostpipeError):
     """Another postpipe run holds the lock."""
 
+    #: seconds the holder has held the lock, when its lock file says
+    held_for: float | None = None
+
 
 @contextmanager
 def run_lock(
@@ -40,14 +43,20 @@ def run_lock(
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-                    raise Busy(
+                    busy = Busy(
                         f"another postpipe run is active ({holder or 'unknown'})",
                         path=str(path),
                         hint="wait for it to finish; it holds the lock until it exits",
-                    ) from None
+                    )
+                    since = holder.rpartition("epoch ")[2]
+                    busy.held_for = time.time() - float(since) if since.isdigit() else None
+                    raise busy from None
                 sleep(poll)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        stamp = (
+            f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')} epoch {time.time():.0f}"
+        )
+        os.pwrite(fd, stamp.encode(), 0)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

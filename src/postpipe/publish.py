@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .build import Builder, RenderedPost
+from .cache import LazyRendered
 from .checks import ERROR, Finding, run_checks
 from .config import Settings
 from .content import Post, load_posts
-from .errors import PostpipeError, ProviderError
+from .errors import ErrorGroup, PostpipeError, ProviderError
 from .ledger import (
     CMS as KIND_CMS,
 )
@@ -38,6 +39,7 @@ from .ledger import (
     Ledger,
 )
 from .locking import run_lock
+from .pipeline import render_incremental
 from .targets.base import Campaign, OutgoingEmail, PostPush, RemoteRef, get_cms, get_list
 
 Say = Callable[[str], None]
@@ -104,8 +106,14 @@ class Publisher:
         self.ledger = Ledger(
             Path(":memory:") if dry_run and not ledger_path.exists() else ledger_path
         )
-        self.cms = get_cms(settings, builder=self.builder)
-        self.lst = get_list(settings, clock=lambda: self.now)
+        # adapters use the ledger only for their own bookkeeping: uploaded media
+        # (assets) and per-recipient sends (recipients)
+        self.cms = get_cms(
+            settings, builder=self.builder, ledger=self.ledger, clock=lambda: self.now
+        )
+        self.lst = get_list(
+            settings, builder=self.builder, ledger=self.ledger, clock=lambda: self.now
+        )
 
     def close(self) -> None:
         self.ledger.close()
@@ -133,9 +141,19 @@ class Publisher:
     def load(self, slugs: Sequence[str] = ()) -> list[RenderedPost]:
         """Render the non-draft posts (or the named ones); posts with errors are left out."""
         s = self.settings
-        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+        if not slugs:
+            # every post: through the render cache, like build (bad input stops the run)
+            site = render_incremental(s, drafts=False)
+            lazy: list[Any] = [LazyRendered(site.cache, e) for e in site.entries]
+            return self._checked(lazy, [f for e in site.entries for f in e.findings])
+        # named posts (send): other posts' problems must not block them
+        posts, errors = load_posts(
+            s.root, tz=s.tz, lang=s.lang, author=s.author, raise_errors=False
+        )
         by_slug = {p.slug: p for p in posts}
         for slug in slugs:
+            if slug not in by_slug and errors:
+                raise ErrorGroup(errors)
             if slug not in by_slug:
                 import difflib
 
@@ -153,12 +171,12 @@ class Publisher:
                     line=by_slug[slug].line("draft"),
                     hint="remove draft: true when it is ready",
                 )
-        chosen = [by_slug[s] for s in slugs] if slugs else [p for p in posts if not p.draft]
         by_source = {p.source.resolve(): p for p in posts}
-        rendered = [
-            self.builder.render_post(p, by_source, list_target=self.settings.list) for p in chosen
-        ]
-        findings = run_checks(rendered)
+        rendered = [self.builder.render_post(by_slug[slug], by_source) for slug in slugs]
+        return self._checked(rendered, run_checks(rendered))
+
+    def _checked(self, rendered: list[RenderedPost], findings: list[Finding]) -> list[RenderedPost]:
+        """Leave out (and report) the posts with error findings."""
         self.report.findings = findings
         bad = {f.path for f in findings if f.level == ERROR}
         for r in rendered:
@@ -188,29 +206,34 @@ class Publisher:
 
     def publish_post(self, r: RenderedPost) -> RemoteRef | None:
         """Create or update the post on the CMS; returns where it lives (None: not yet)."""
-        push = self.push_of(r)
         target = self.cms.name
-        if push.scheduled and not getattr(self.cms, "schedules", True):
+        ahead = r.date > self.now
+        if ahead and not getattr(self.cms, "schedules", True):
             self.say(
-                f"wait   {r.slug}: dated {_when(r.post.date)}; published by the first "
-                "publish or send --due after that"
+                f"wait   {r.slug}: dated {_when(r.date)}; the first publish after that "
+                "publishes it (or send --due, when its newsletter is due)"
             )
             return None
-        digest = _hash(r.page, *(a.digest for a in push.assets))
+        digest = r.page_digest
         item = self.ledger.get(r.slug, KIND_CMS, target)
         if (
             item
             and item.content_hash == digest
             and item.remote_id
             and item.state in (PUBLISHED, SCHEDULED)
-            and (item.state == SCHEDULED) == push.scheduled
+            and (item.state == SCHEDULED) == ahead
         ):
-            return RemoteRef(id=item.remote_id, url=item.remote_url or r.view["url"])
+            return RemoteRef(id=item.remote_id, url=item.remote_url or r.url)
+        push = self.push_of(r)
         existing = None
         if item and item.remote_id and item.state in (PUBLISHED, SCHEDULED):
             existing = RemoteRef(id=item.remote_id, url=item.remote_url or "", data=item.data)
         else:
-            existing = self.cms.find(push)  # a crash or a deleted ledger: never duplicate
+            try:
+                existing = self.cms.find(push)  # a crash or a deleted ledger: never duplicate
+            except ProviderError as exc:
+                self.fail(r.slug, KIND_CMS, target, exc)
+                return None
         verb = "update" if existing else "create"
         if self.dry_run:
             self.say(f"{verb:<6} {r.slug} → {target}" + (" (scheduled)" if push.scheduled else ""))
@@ -221,6 +244,9 @@ class Publisher:
             self.fail(r.slug, KIND_CMS, target, exc)
             return None
         self.cms_changed = True
+        # a CMS publishes at once a post dated too little ahead to schedule it
+        # (WordPress: under 60 s, Ghost: under 2 min); it says so with status "publish"
+        scheduled = push.scheduled and ref.status != "publish"
         self.ledger.record_published(
             r.slug,
             target,
@@ -228,20 +254,26 @@ class Publisher:
             remote_url=ref.url,
             content_hash=digest,
             now=self.now,
-            scheduled=push.scheduled,
+            scheduled=scheduled,
             data=ref.data,
         )
         past = "created" if verb == "create" else "updated"
-        self.say(
-            f"{past:<6} {r.slug} → {target} {ref.url}"
-            + (f" (scheduled for {_when(r.post.date)})" if push.scheduled else "")
-        )
+        note = f" (scheduled for {_when(r.post.date)})" if scheduled else ""
+        if push.scheduled and not scheduled:
+            note = (
+                f" (published now: dated {_when(r.post.date)}, too soon for {target} "
+                "to schedule it)"
+            )
+        self.say(f"{past:<6} {r.slug} → {target} {ref.url}{note}")
         return ref
 
     # -- the newsletter ------------------------------------------------------------
     def outgoing(self, r: RenderedPost, view_url: str) -> OutgoingEmail:
         s = self.settings
-        email = self.builder.render_email(r, view_url=view_url, list_target=s.list)
+        if r.email is not None and view_url == r.view["url"]:
+            email = r.email  # rendered for the site's own URL already
+        else:
+            email = self.builder.render_email(r, view_url=view_url, list_target=s.list)
         assert r.post.newsletter is not None
         return OutgoingEmail(
             slug=r.slug,
@@ -277,14 +309,24 @@ class Publisher:
         item = self.ledger.get(r.slug, KIND_LIST, target)
         if item and item.state in (SENT, SENDING, MISSED):
             return
-        email = self.outgoing(r, ref.url)
-        digest = _hash(email.subject, email.preheader, email.html, email.text, email.list_id or "")
-        send_at = r.post.newsletter.send_at if r.post.newsletter else None
+        facts = r.email_facts()
+        if facts is None:
+            return
+        # what the campaign depends on, compared without rendering the email again
+        digest = _hash(
+            facts.subject, facts.preheader, facts.html, facts.text, facts.list_id or "", ref.url
+        )
+        send_at = facts.send_at
         scheduled = send_at is not None and send_at > self.now
         if item and item.content_hash == digest and item.state in (PREPARED, SCHEDULED):
             return
+        email = self.outgoing(r, ref.url)
         key = self._key(item, r.slug)
-        existing = self.lst.find_campaign(key)
+        try:
+            existing = self.lst.find_campaign(key)
+        except ProviderError as exc:
+            self.fail(r.slug, KIND_LIST, target, exc)
+            return
         if existing and existing.sent:
             self._found_sent(r.slug, existing)
             return
@@ -310,8 +352,14 @@ class Publisher:
         when = f"; due {_when(send_at)}" if scheduled else ""
         self.say(f"{'prepared':<6} {r.slug} → {target} campaign{when}")
 
-    def send_newsletter(self, r: RenderedPost, ref: RemoteRef) -> bool:
-        """Send once. The claim is committed before the provider is called."""
+    def send_newsletter(
+        self, r: RenderedPost, ref: RemoteRef, deadline: datetime | None = None
+    ) -> bool:
+        """Send once. The claim is committed before the provider is called.
+
+        ``deadline`` (for cron): past it, a newsletter the provider never sent is
+        marked missed instead of sent late.
+        """
         target = self.lst.name
         item = self.ledger.get(r.slug, KIND_LIST, target)
         key = self._key(item, r.slug)
@@ -336,6 +384,15 @@ class Publisher:
             return False
         if existing and existing.sent:
             self._found_sent(r.slug, existing)
+            return True
+        if deadline is not None and self.now > deadline:
+            # a run left it "sending"; the provider says it never went out, and by
+            # now it is too late to send it silently
+            detail = f"not sent, and now later than {_when(deadline)}"
+            self.ledger.mark_missed(
+                r.slug, target, key=key, now=self.now, detail=detail, confirmed_unsent=True
+            )
+            self.say(f"missed {r.slug}: {detail}. To send it anyway: postpipe send {r.slug} --yes")
             return True
         try:
             campaign = self.lst.prepare(email, key, existing)
@@ -376,7 +433,7 @@ class Publisher:
         rendered = self.load(slugs)
         for r in rendered:
             ref = self.publish_post(r)
-            if ref is not None and r.post.newsletter is not None:
+            if ref is not None and r.email_facts() is not None:
                 self.prepare_newsletter(r, ref)
         self.finish_cms(rendered if not slugs else None)
         return self.report
@@ -387,8 +444,8 @@ class Publisher:
         With ``rendered=None`` (a send run) it does so only when this run
         changed a post, rendering the published posts without re-checking them.
         """
-        if self.dry_run or (rendered is None and not self.cms_changed):
-            return
+        if self.dry_run or not self.cms_changed:
+            return  # nothing changed on the CMS in this run: its pages are current
         if rendered is None:
             s = self.settings
             posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
@@ -507,7 +564,9 @@ class Publisher:
                 if not any(line.startswith("error") for line in self.report.lines):
                     self.say(f"wait   {r.slug}: the post is not published yet")
                 continue
-            self.send_newsletter(r, ref)
+            send_at = r.post.newsletter.send_at if r.post.newsletter else None
+            deadline = send_at + s.max_lateness if send_at else None
+            self.send_newsletter(r, ref, deadline=deadline)
         self.finish_cms(None)
         return self.report
 
