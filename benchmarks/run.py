@@ -1,0 +1,193 @@
+"""postpipe against Pelican on the same synthetic corpus, in one run.
+
+    python benchmarks/run.py --posts 1000 [--repeat 3] [--json benchmarks/results.json]
+
+Times (median of --repeat runs, min and max shown as the machine's noise):
+Pelican building the posts (blog only, default theme); ``postpipe build`` cold
+with premailer and with css-inline; a no-op rebuild; a rebuild after editing one
+post; ``postpipe publish`` with nothing changed (folder and outbox targets).
+Peak RSS of each command is read from ``getrusage`` of its process tree.
+Every ratio is against Pelican measured in the same run. Not a test: the numbers
+depend on the machine; CI runs it at a tiny size only to prove it works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from generate import generate  # noqa: E402
+
+PELICANCONF = """\
+AUTHOR = "Comms Team"
+SITENAME = "Benchmark"
+SITEURL = ""
+PATH = "content"
+TIMEZONE = "Europe/Stockholm"
+DEFAULT_LANG = "en"
+STATIC_PATHS = ["images"]
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
+DEFAULT_PAGINATION = 10
+RELATIVE_URLS = False
+"""
+
+RSS_WRAPPER = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "t = time.perf_counter() - t\n"
+    "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)\n"
+)
+
+
+def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one command and its children."""
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_WRAPPER, *cmd],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, rss_kb, rc = out.stdout.split()
+    if rc != "0":
+        raise SystemExit(f"command failed ({rc}): {' '.join(cmd)}\n{out.stderr}")
+    return float(seconds), int(rss_kb) / 1024
+
+
+def median_of(runs: list[tuple[float, float]]) -> dict[str, float]:
+    times = [t for t, _ in runs]
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "peak_rss_mb": max(r for _, r in runs),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--posts", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=HERE / "results.json")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary corpus")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="postpipe-bench-"))
+    site = work / "site"
+    generate(args.posts, site, "postpipe")
+    generate(args.posts, work / "pelican", "pelican")
+    (work / "pelican" / "pelicanconf.py").write_text(PELICANCONF)
+    py = sys.executable
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("POSTPIPE_")}
+    base_env["POSTPIPE_SITE_URL"] = "https://bench.example.org"
+    results: dict[str, dict[str, float]] = {}
+
+    def run(
+        name: str, cmd: list[str], cwd: Path, env: dict[str, str] | None = None, before=None
+    ) -> None:  # type: ignore[no-untyped-def]
+        runs = []
+        for _ in range(args.repeat):
+            if before:
+                before()
+            runs.append(measure(cmd, env or base_env, cwd))
+        results[name] = median_of(runs)
+        r = results[name]
+        print(
+            f"  {name:<34} {r['median_s']:7.2f} s  (min {r['min_s']:.2f}, max "
+            f"{r['max_s']:.2f})  {r['peak_rss_mb']:6.0f} MB",
+            flush=True,
+        )
+
+    def clean_pelican() -> None:
+        shutil.rmtree(work / "pelican" / "out", ignore_errors=True)
+
+    def clean_postpipe() -> None:
+        for d in ("build", ".postpipe", "public", "outbox"):
+            shutil.rmtree(site / d, ignore_errors=True)
+
+    print(f"corpus: {args.posts} posts in {work}; {os.cpu_count()} cores", flush=True)
+    try:
+        import pelican  # noqa: F401
+
+        run(
+            "pelican",
+            [py, "-m", "pelican", "content", "-o", "out", "-s", "pelicanconf.py", "-q"],
+            work / "pelican",
+            before=clean_pelican,
+        )
+    except ImportError:
+        print("  pelican is not installed: pip install 'postpipe[bench]'", flush=True)
+
+    build = [py, "-m", "postpipe", "build", "-q"]
+    css_env = {**base_env, "POSTPIPE_INLINER": "css-inline"}
+    run("build cold (premailer)", build, site, before=clean_postpipe)
+    run("build cold (css-inline)", build, site, css_env, before=clean_postpipe)
+    run("build no-op (css-inline)", build, site, css_env)
+    edited = sorted((site / "posts").glob("*.md"))[len(list((site / "posts").glob("*.md"))) // 2]
+    original = edited.read_text(encoding="utf-8")
+    counter = iter(range(10**6))
+
+    def edit_one() -> None:
+        edited.write_text(original + f"\nEdited paragraph {next(counter)}.\n", encoding="utf-8")
+
+    run("build one edited post (css-inline)", build, site, css_env, before=edit_one)
+    edited.write_text(original, encoding="utf-8")
+    publish = [py, "-m", "postpipe", "publish", "-q"]
+    subprocess.run(publish, cwd=site, env=css_env, check=True, stdout=subprocess.DEVNULL)
+    run("publish nothing changed", publish, site, css_env)
+    writes = subprocess.run(
+        [py, "-m", "postpipe", "publish"],
+        cwd=site,
+        env=css_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    table = []
+    peer = results.get("pelican", {}).get("median_s")
+    cold = results["build cold (css-inline)"]["median_s"]
+    print(f"\n{'step':<36} {'median s':>9} {'× Pelican':>10} {'% of cold':>10} {'RSS MB':>7}")
+    for name, r in results.items():
+        ratio = r["median_s"] / peer if peer else None
+        r["ratio_to_pelican"] = ratio  # type: ignore[assignment]
+        share = r["median_s"] / cold * 100
+        table.append({"step": name, **r})
+        print(
+            f"{name:<36} {r['median_s']:9.2f} "
+            f"{(f'{ratio:.2f}×' if ratio else '-'):>10} {share:9.1f}% {r['peak_rss_mb']:7.0f}"
+        )
+    print(f"\nsecond publish said: {writes!r}")
+    args.json.write_text(
+        json.dumps(
+            {
+                "posts": args.posts,
+                "repeat": args.repeat,
+                "cores": os.cpu_count(),
+                "results": table,
+                "publish_output": writes,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"written: {args.json}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
