@@ -285,9 +285,12 @@ class _Stage:
         # beside the output folder, not in it: a failed first build creates nothing
         self.dir = out.parent / f".{out.name}.staging-{os.getpid()}"
         self.staged: list[str] = []
+        self.seen: set[str] = set()
         self.dirs: set[Path] = set()
 
     def needs(self, path: str, d: str) -> bool:
+        if path in self.seen:  # e.g. an image that several posts show
+            return False
         return self.cold or self.manifest.get(path) != d or not (self.out / path).exists()
 
     def add(self, path: str, content: FileContent) -> None:
@@ -300,6 +303,7 @@ class _Stage:
         else:
             dest.write_bytes(content)
         self.staged.append(path)
+        self.seen.add(path)
 
     def commit(self, expected: dict[str, str]) -> int:
         """Move the staged files into place; remove files of ours that are gone."""

@@ -105,7 +105,7 @@ def _premailer_class() -> Any:
     """
     global _PREMAILER
     if _PREMAILER is None:
-        os.environ.setdefault("PREMAILER_CACHE_MAXSIZE", "20000")  # read at import
+        os.environ.setdefault("PREMAILER_CACHE_MAXSIZE", "2000")  # read at import
         from premailer import Premailer
 
         memo: dict[tuple[Any, ...], Any] = {}
