@@ -27,6 +27,15 @@ class Asset:
         return self.size[1] if self.size else None
 
 
+def digest(*parts: str | bytes) -> str:
+    """SHA-256 of several parts, each ended by a NUL (so "ab","c" ≠ "a","bc")."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def file_digest(path: Path) -> str:
     return _digest(path, path.stat().st_mtime_ns, path.stat().st_size)
 

@@ -1,24 +1,21 @@
 """The build: posts → rendered pages, newsletters and assets → files on disk.
 
-``Builder`` renders; ``write_tree`` writes a whole output folder atomically
-(a staging folder swapped in at the end, so an error leaves the old output).
+``Builder`` renders one site's posts, pages and newsletters into strings and
+file references; ``pipeline`` decides what to render and writes it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .assets import Asset, make_asset
+from .assets import Asset, digest, make_asset
 from .config import Settings
-from .content import Post, load_posts
+from .content import Post
 from .render import blog, i18n
 from .render.email import (
     LinkPolicy,
@@ -77,8 +74,8 @@ class RenderedPost:
             preheader=self.email.preheader,
             list_id=nl.list,
             send_at=nl.send_at,
-            html=_digest(self.email.html),
-            text=_digest(self.email.text),
+            html=digest(self.email.html),
+            text=digest(self.email.text),
         )
 
 
@@ -94,22 +91,8 @@ class EmailFacts:
     text: str
 
 
-def _digest(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
 def page_digest(page: str, assets: Iterable[Asset]) -> str:
-    return _digest(page, *(a.digest for a in sorted(assets, key=lambda a: a.name)))
-
-
-@dataclass
-class SiteBuild:
-    posts: list[RenderedPost]
-    files: dict[str, FileContent] = field(default_factory=dict)
+    return digest(page, *(a.digest for a in sorted(assets, key=lambda a: a.name)))
 
 
 class Builder:
@@ -131,13 +114,6 @@ class Builder:
             author=settings.author,
             css_href=f"{base_path}/{css.name}" if css else f"{base_path}/static/style.css",
         )
-
-    # -- loading -------------------------------------------------------------
-    def load(self) -> list[Post]:
-        """Every post (newest first); drafts only when building with drafts."""
-        s = self.settings
-        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
-        return [p for p in posts if self.drafts or not p.draft]
 
     def _static_assets(self) -> dict[str, Asset]:
         found: dict[str, Path] = {}
@@ -308,45 +284,3 @@ def post_files(r: RenderedPost) -> dict[str, FileContent]:
 def _origin_path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def newsletter_files(
-    rendered: Iterable[RenderedPost],
-    skip: set[str] = frozenset(),  # type: ignore[assignment]
-) -> dict[str, FileContent]:
-    files: dict[str, FileContent] = {}
-    for r in rendered:
-        if r.email is not None and r.slug not in skip:
-            files[f"{r.slug}.html"] = r.email.html.encode()
-            files[f"{r.slug}.txt"] = r.email.text.encode()
-    return files
-
-
-def write_tree(out: Path, trees: Mapping[str, Mapping[str, FileContent]]) -> None:
-    """Replace ``out/<name>/`` for every tree at once; a failure leaves the old output."""
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / f".staging-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        for name, files in trees.items():
-            base = staging / name
-            base.mkdir(parents=True)
-            for rel, content in files.items():
-                dest = base / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                if isinstance(content, Path):
-                    shutil.copyfile(content, dest)
-                else:
-                    dest.write_bytes(content)
-        for name in trees:
-            final = out / name
-            old = out / f".old-{os.getpid()}-{name}"
-            if final.exists():
-                final.rename(old)
-            (staging / name).rename(final)
-            if old.exists():
-                shutil.rmtree(old)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)

@@ -11,7 +11,6 @@ rendered post at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import shutil
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .assets import file_digest
+from .assets import digest, file_digest
 from .build import EmailFacts, RenderedPost
 from .checks import Finding
 from .config import FIELDS, Settings
@@ -42,14 +41,6 @@ def stat_of(path: str | Path) -> Stat:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
-
-
-def digest(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 def cache_key(settings: Settings, drafts: bool) -> str:

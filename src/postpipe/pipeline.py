@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .assets import file_digest
-from .build import Builder, FileContent, RenderedPost, newsletter_files, post_files
-from .cache import Entry, RenderCache, cache_key, digest, stat_of
+from .assets import digest, file_digest
+from .build import Builder, FileContent, RenderedPost, post_files
+from .cache import Entry, RenderCache, cache_key, stat_of
 from .checks import ERROR, Finding, check_post, from_errors, run_checks
 from .config import Settings
 from .content import Post, load_post, load_posts
@@ -490,7 +490,6 @@ __all__ = [
     "SiteRender",
     "build_site",
     "check_site",
-    "newsletter_files",
     "render_incremental",
     "render_site",
 ]

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .assets import digest
 from .build import Builder, RenderedPost
 from .cache import LazyRendered
 from .checks import ERROR, Finding, run_checks
@@ -49,14 +50,6 @@ def idempotency_key(settings: Settings, slug: str) -> str:
     """The key of a post's newsletter: stable across runs and a deleted ledger."""
     digest = hashlib.sha256(f"{settings.site_url}|{slug}".encode()).hexdigest()[:10]
     return f"{slug}-pp{digest}"
-
-
-def _hash(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 def _when(value: str | datetime | None) -> str:
@@ -214,11 +207,11 @@ class Publisher:
                 "publishes it (or send --due, when its newsletter is due)"
             )
             return None
-        digest = r.page_digest
+        page_hash = r.page_digest
         item = self.ledger.get(r.slug, KIND_CMS, target)
         if (
             item
-            and item.content_hash == digest
+            and item.content_hash == page_hash
             and item.remote_id
             and item.state in (PUBLISHED, SCHEDULED)
             and (item.state == SCHEDULED) == ahead
@@ -252,7 +245,7 @@ class Publisher:
             target,
             remote_id=ref.id,
             remote_url=ref.url,
-            content_hash=digest,
+            content_hash=page_hash,
             now=self.now,
             scheduled=scheduled,
             data=ref.data,
@@ -313,12 +306,12 @@ class Publisher:
         if facts is None:
             return
         # what the campaign depends on, compared without rendering the email again
-        digest = _hash(
+        content_hash = digest(
             facts.subject, facts.preheader, facts.html, facts.text, facts.list_id or "", ref.url
         )
         send_at = facts.send_at
         scheduled = send_at is not None and send_at > self.now
-        if item and item.content_hash == digest and item.state in (PREPARED, SCHEDULED):
+        if item and item.content_hash == content_hash and item.state in (PREPARED, SCHEDULED):
             return
         email = self.outgoing(r, ref.url)
         key = self._key(item, r.slug)
@@ -344,7 +337,7 @@ class Publisher:
             target,
             key=key,
             remote_id=campaign.remote_id,
-            content_hash=digest,
+            content_hash=content_hash,
             now=self.now,
             scheduled=scheduled,
             data=campaign.data,

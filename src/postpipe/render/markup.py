@@ -13,7 +13,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 
 import markdown
 from markdown.extensions import Extension
@@ -110,6 +109,7 @@ class Markup:
     def convert(self, text: str, resolver: Resolver | None = None) -> MarkupResult:
         md = self._md
         md.reset()
+        self._ext.reset()  # not registered with Markdown, so md.reset() skips it
         self._ext.resolver = resolver
         html = md.convert(text)
         toc = _toc(getattr(md, "toc_tokens", []))
@@ -190,12 +190,3 @@ def first_paragraph(html: str, limit: int = 300) -> str:
         cut = text[: limit - 1].rsplit(" ", 1)[0]
         text = cut.rstrip(",;:.– ") + "…"
     return text
-
-
-def is_local(ref: str) -> bool:
-    """True for a relative reference to a file of the site (not a URL, not an anchor)."""
-    return bool(ref) and not _EXTERNAL.match(ref)
-
-
-def local_path(ref: str, base: Path) -> Path:
-    return (base / ref.split("#")[0].split("?")[0]).resolve()
