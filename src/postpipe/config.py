@@ -220,7 +220,14 @@ FIELDS: tuple[Field, ...] = (
         _positive_float,
         group="targets",
     ),
-    Field("WORDPRESS_URL", "wordpress_url", None, "WordPress site URL.", _url, group="wordpress"),
+    Field(
+        "WORDPRESS_URL",
+        "wordpress_url",
+        None,
+        "WordPress site URL (https://…; the REST API is found below it).",
+        _url,
+        group="wordpress",
+    ),
     Field("WORDPRESS_USER", "wordpress_user", None, "WordPress user name.", group="wordpress"),
     Field(
         "WORDPRESS_APP_PASSWORD",
@@ -230,7 +237,14 @@ FIELDS: tuple[Field, ...] = (
         secret=True,
         group="wordpress",
     ),
-    Field("GHOST_URL", "ghost_url", None, "Ghost admin URL.", _url, group="ghost"),
+    Field(
+        "GHOST_URL",
+        "ghost_url",
+        None,
+        "Ghost site URL (its admin URL when that is on another domain).",
+        _url,
+        group="ghost",
+    ),
     Field(
         "GHOST_ADMIN_API_KEY",
         "ghost_admin_api_key",

@@ -17,6 +17,10 @@ Every provider adapter talks to its API through an :class:`Http`. The rules:
   target, method, redacted URL, status and a redacted body excerpt. Request
   headers are never included anywhere.
 * Logging goes to ``postpipe.http``: DEBUG per request, INFO per retry, redacted.
+* Provider hooks (so adapters hold no session logic): ``explain`` turns the
+  provider's error body into the message and hint, ``auth_hint`` names the
+  variables to check on 401/403, and ``rate_headers`` makes the next request wait
+  when the provider's remaining-requests header reaches 0.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
@@ -43,6 +47,9 @@ import requests.auth
 import urllib3.exceptions
 
 from postpipe.errors import AuthError, ConfigError, NotFound, ProviderError, RateLimited
+
+if TYPE_CHECKING:
+    from postpipe.config import Settings
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -60,6 +67,14 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Methods retried by default (``retry=None``)."""
 
 _REDIRECT_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: A provider's reading of one of its error responses: ``(message, hint)`` (the
+#: message replaces the generic one, the hint may be None), or None for the
+#: generic mapping. It must not raise on an unexpected body (if it does with
+#: ValueError/KeyError/TypeError, the generic mapping is used).
+ErrorReader = Callable[[requests.Response], "tuple[str, str | None] | None"]
+# a rate-limit reset above this is an epoch timestamp, below it a number of seconds
+_EPOCH_THRESHOLD = 1_000_000_000
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _EXCERPT_LEN = 200
 _MIN_SECRET_LEN = 4
@@ -452,6 +467,9 @@ class Http:
         rng: Callable[[], float] = random.random,
         session: requests.Session | None = None,
         max_connections: int = 8,
+        explain: ErrorReader | None = None,
+        auth_hint: str | None = None,
+        rate_headers: tuple[str, str] | None = None,
     ) -> None:
         self.target = target
         self.base_url = check_base_url(base_url, f"{target} base URL")
@@ -462,6 +480,11 @@ class Http:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
+        # provider hooks: see ErrorReader, and _note_rate_limit for rate_headers
+        self._explain = explain
+        self.auth_hint = auth_hint
+        self._rate_headers = rate_headers
+        self._not_before = 0.0
         self._secrets: list[str] = list(secrets)
         self._secrets.extend(_header_secrets(self.headers))
         self._secrets.extend(_auth_secrets(auth))
@@ -532,6 +555,7 @@ class Http:
             attempt += 1
             if attempt > 1:
                 rewinder.rewind()
+            self._pace(method, shown_url)
             started = time.perf_counter()
             try:
                 response = self.session.request(method, url, **kwargs)
@@ -557,6 +581,7 @@ class Http:
 
             elapsed = time.perf_counter() - started
             status = response.status_code
+            self._note_rate_limit(response)
             log.debug("%s %s %s -> %s in %.3fs", self.target, method, shown_url, status, elapsed)
             if attempt < attempts and may_repeat_sent and status in self.policy.retry_statuses:
                 retry_after = None
@@ -596,6 +621,33 @@ class Http:
         return self.request("DELETE", path, **kwargs)
 
     # -- internals ---------------------------------------------------------------
+
+    def _pace(self, method: str, shown_url: str) -> None:
+        """Wait until the provider's rate-limit window reopens (see ``rate_headers``)."""
+        delay = self._not_before - self._clock()
+        if delay > 0:
+            log.info(
+                "%s %s %s: rate limit used up; waiting %.2fs", self.target, method, shown_url, delay
+            )
+            self._sleep(delay)
+        self._not_before = 0.0
+
+    def _note_rate_limit(self, response: requests.Response) -> None:
+        """Remember when to send the next request if the window is used up."""
+        if self._rate_headers is None:
+            return
+        remaining_name, reset_name = self._rate_headers
+        try:
+            remaining = float(response.headers.get(remaining_name, ""))
+            reset = float(response.headers.get(reset_name, ""))
+        except ValueError:
+            return
+        if remaining > 0 or reset != reset:  # requests left, or NaN
+            return
+        now = self._clock()
+        wait = reset - now if reset > _EPOCH_THRESHOLD else reset
+        wait = max(0.0, min(wait, self.policy.retry_after_cap))
+        self._not_before = max(self._not_before, now + wait)
 
     def _wait(
         self,
@@ -672,6 +724,17 @@ class Http:
             "body_excerpt": _body_excerpt(response, secrets),
         }
         summary = error_summary(response, secrets)
+        hint: str | None = None
+        explained = None
+        if self._explain is not None:
+            try:
+                explained = self._explain(response)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                explained = None  # a body the provider hook cannot read: the default
+        if explained:
+            message, hint = explained
+            summary = redact(f"HTTP {status}: {_one_line(message, 400)}", secrets)
+            hint = redact(hint, secrets) if hint else None
         if 300 <= status < 400:
             location = redact(response.headers.get("Location", "?"), secrets)
             return ProviderError(
@@ -682,15 +745,19 @@ class Http:
         if unexpected:
             return ProviderError(f"unexpected answer {summary}", **kw)
         if status in (401, 403):
-            return AuthError(summary, hint="check the credentials for this service", **kw)
+            return AuthError(
+                summary,
+                hint=hint or self.auth_hint or "check the credentials for this service",
+                **kw,
+            )
         if status == 404:
-            return NotFound(summary, **kw)
+            return NotFound(summary, hint=hint, **kw)
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
-            return RateLimited(summary, retry_after=retry_after, **kw)
+            return RateLimited(summary, retry_after=retry_after, hint=hint, **kw)
         # a 5xx to a request that is not safe to repeat may still have been acted on
         kw["maybe_sent"] = status >= 500 and method not in IDEMPOTENT_METHODS
-        return ProviderError(summary, **kw)
+        return ProviderError(summary, hint=hint, **kw)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -758,3 +825,45 @@ def _auth_secrets(auth: object) -> list[str]:
         raw = f"{user}:{password}".encode("latin-1", "replace")
         found.append(base64.b64encode(raw).decode("ascii"))
     return found
+
+
+def make_http(
+    settings: Settings,
+    target: str,
+    base_url: str,
+    variable: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | requests.auth.AuthBase | None = None,
+    secrets: Iterable[str] = (),
+    policy: RetryPolicy | None = None,
+    max_connections: int = 8,
+    sleep: Callable[[float], None] = time.sleep,
+    explain: ErrorReader | None = None,
+    auth_hint: str | None = None,
+    rate_headers: tuple[str, str] | None = None,
+) -> Http:
+    """The one way an adapter gets its HTTP client.
+
+    Checks the base URL (https, or http to loopback only), applies the
+    configured read timeout, and redacts every secret of the settings.
+    Provider hooks: ``explain`` reads the provider's error body (see
+    :data:`ErrorReader`), ``auth_hint`` names the variables to check on a
+    401/403, and ``rate_headers`` names the provider's ``(remaining, reset)``
+    headers: when ``remaining`` reaches 0 the next request waits for the reset
+    (capped like ``Retry-After``).
+    """
+    return Http(
+        target,
+        check_base_url(base_url, variable),
+        headers=headers,
+        auth=auth,
+        secrets=[*settings.secrets(), *secrets],
+        timeout=(5.0, settings.http_timeout),
+        policy=policy,
+        sleep=sleep,
+        max_connections=max_connections,
+        explain=explain,
+        auth_hint=auth_hint,
+        rate_headers=rate_headers,
+    )

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from html import escape as html_escape
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..assets import Asset
-from ..errors import ConfigError
+from ..errors import ConfigError, ContentError, ProviderError
 
 if TYPE_CHECKING:
     from ..build import RenderedPost
@@ -120,7 +122,11 @@ class CMS(Protocol):
 
 
 class MailingList(Protocol):
-    """A provider that sends newsletters to a list."""
+    """A provider that sends newsletters to a list.
+
+    Optional capabilities, looked up with ``getattr``: ``recipients_count() ->
+    int | None`` (shown before a send) and ``schedule`` (see :class:`Scheduling`).
+    """
 
     name: ClassVar[str]
 
@@ -137,12 +143,88 @@ class MailingList(Protocol):
         """Send one test copy to ``address``; the send state is not touched."""
 
 
+class Scheduling(MailingList, Protocol):
+    """A list that can also schedule a prepared campaign at the provider (optional).
+
+    postpipe itself schedules through cron (``send --due``); ``publish`` and
+    ``send`` do not call this. A campaign scheduled at the provider is reported
+    by ``find_campaign`` as ``scheduled`` (then ``sending``/``sent``), ``prepare``
+    leaves it untouched and ``send`` refuses it with ``maybe_sent=True``, so
+    ``send --due`` only reconciles it and never sends it a second time.
+    """
+
+    def schedule(self, campaign: Campaign, email: OutgoingEmail, at: datetime) -> Campaign:
+        """Let the provider send the prepared campaign at ``at`` (rounded up where the
+        provider needs it; the time used is in ``data["scheduled_at"]``)."""
+
+
+#: The default of POSTPIPE_FROM_EMAIL: fine for the outbox, refused by real lists.
+PLACEHOLDER_FROM_EMAIL = "newsletter@example.invalid"
+
+
+def require_sender(settings: Settings, target: str) -> None:
+    """A real list needs a real sender: refuse the placeholder from address."""
+    if settings.from_email == PLACEHOLDER_FROM_EMAIL:
+        raise ConfigError(
+            f"the {target} target needs a real sender address, but POSTPIPE_FROM_EMAIL "
+            f"is the placeholder {PLACEHOLDER_FROM_EMAIL}",
+            hint="set POSTPIPE_FROM_EMAIL (and POSTPIPE_FROM_NAME) to the address your "
+            "subscribers know; the provider must accept it as a sender",
+        )
+
+
+def require_unsubscribe(email: OutgoingEmail, link: str, target: str) -> None:
+    """No newsletter leaves without its working unsubscribe link (as is, or HTML-escaped)."""
+    if not link or (link not in email.html and html_escape(link) not in email.html):
+        raise ContentError(
+            f"the newsletter '{email.slug}' has no unsubscribe link {link!r} for {target}",
+            hint="the email template must link to {{ email.unsubscribe_url }}",
+        )
+
+
+def list_ids(value: str | None, variable: str) -> list[int]:
+    """``"3, 7"`` → ``[3, 7]``; a ConfigError naming ``variable`` otherwise."""
+    parts = [p.strip() for p in (value or "").split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise ConfigError(
+            f"{variable} must be a comma-separated list of numeric list ids, got {value!r}",
+            hint=f"set {variable}, e.g. {variable}=3 or {variable}=3,7",
+        )
+    return [int(p) for p in parts]
+
+
+def require_future(at: datetime, now: datetime, target: str, lead: float = 120.0) -> datetime:
+    """``at`` in UTC if it is at least ``lead`` seconds ahead of ``now``.
+
+    Some providers send at once when given a past time (Buttondown), others
+    refuse it; postpipe refuses it before asking any of them.
+    """
+    if at.tzinfo is None:
+        raise ValueError("a schedule time needs a time zone")
+    at = at.astimezone(UTC)
+    if (at - now).total_seconds() < lead:
+        raise ProviderError(
+            f"cannot schedule for {at:%Y-%m-%d %H:%M} UTC: that is less than "
+            f"{lead / 60:.0f} minutes from now",
+            target=target,
+            hint="send it now with 'postpipe send SLUG', or pick a later time",
+        )
+    return at
+
+
 #: Built-in targets, imported on first use (``module:Class``).
 CMS_TARGETS: dict[str, str] = {
     "folder": "postpipe.targets.folder:FolderCMS",
+    "wordpress": "postpipe.targets.wordpress:WordPressCMS",
+    "ghost": "postpipe.targets.ghost:GhostCMS",
 }
 LIST_TARGETS: dict[str, str] = {
     "outbox": "postpipe.targets.outbox:Outbox",
+    "mailchimp": "postpipe.targets.mailchimp:Mailchimp",
+    "listmonk": "postpipe.targets.listmonk:Listmonk",
+    "buttondown": "postpipe.targets.buttondown:Buttondown",
+    "brevo": "postpipe.targets.brevo:Brevo",
+    "smtp": "postpipe.targets.smtp:Smtp",
 }
 
 
@@ -182,3 +264,44 @@ def get_cms(settings: Settings, **kw: Any) -> CMS:
 def get_list(settings: Settings, **kw: Any) -> MailingList:
     """The configured mailing-list target (``POSTPIPE_LIST``)."""
     return _load("list", settings.list, LIST_TARGETS, "POSTPIPE_LIST")(settings, **kw)
+
+
+# -- helpers of the CMS adapters that upload images ------------------------------
+
+_LINK_ATTR = re.compile(r'(\s(?:src|href)=")([^"]+)(")')
+
+
+def _asset_of(value: str, assets: Sequence[Asset]) -> Asset | None:
+    path = value.split("?", 1)[0].split("#", 1)[0]
+    for asset in assets:
+        if path == asset.name or path.endswith("/" + asset.name):
+            return asset
+    return None
+
+
+def used_assets(post: PostPush) -> list[Asset]:
+    """The local files the body links to (``src``/``href``), then the hero image; each once."""
+    found: dict[str, Asset] = {}
+    for match in _LINK_ATTR.finditer(post.body_html):
+        asset = _asset_of(match.group(2), post.assets)
+        if asset is not None:
+            found.setdefault(asset.name, asset)
+    if post.image is not None:
+        found.setdefault(post.image.name, post.image)
+    return list(found.values())
+
+
+def rewrite_assets(html: str, assets: Sequence[Asset], urls: Mapping[str, str]) -> str:
+    """``src``/``href`` values naming one of ``assets`` → its remote URL (``urls`` by name).
+
+    The body links assets site-relative by their fingerprinted name
+    (``/assets/x.<hash>.jpg``); a CMS serves them from its own media URL.
+    """
+
+    def swap(match: re.Match[str]) -> str:
+        asset = _asset_of(match.group(2), assets)
+        if asset is None or asset.name not in urls:
+            return match.group(0)
+        return f"{match.group(1)}{html_escape(urls[asset.name])}{match.group(3)}"
+
+    return _LINK_ATTR.sub(swap, html)

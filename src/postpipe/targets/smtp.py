@@ -1,0 +1,417 @@
+"""The ``smtp`` list: one personalised message per recipient, straight over SMTP.
+
+For small lists (a board, a few hundred members): recipients come from the CSV
+``SMTP_RECIPIENTS_FILE`` (an ``email`` and an optional ``name`` column), each
+message carries that recipient's unsubscribe URL (``POSTPIPE_UNSUBSCRIBE_URL``
+with ``{email}`` filled in) and the RFC 8058 ``List-Unsubscribe`` headers, and
+at most ``POSTPIPE_SMTP_RATE`` messages leave per second.
+
+The ledger is this provider's memory, one row per recipient:
+
+* ``sending`` is committed before DATA, ``sent`` after the server's 250. A run
+  killed in between leaves ``sending``: SMTP has no way to ask the server
+  whether that message was accepted, so such a recipient is reported as
+  *unconfirmed* and **never resent** (at most once per recipient).
+* a permanent refusal (5xx for that address) is ``failed``, reported, not retried;
+  a temporary one (4xx) is ``deferred`` and retried by the next run.
+* a resumed run sends only to recipients with no row (or ``deferred``).
+
+``find_campaign`` calls the newsletter sent when every recipient in the CSV has
+a final state (sent, failed, or unconfirmed). Deleting the ledger deletes that
+memory: keep it (see the README).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import formataddr
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from ..errors import AuthError, ConfigError, ProviderError
+from .base import Campaign, OutgoingEmail, require_sender, require_unsubscribe
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..ledger import Ledger
+
+# per-recipient states in the ledger
+SENDING, SENT, FAILED, DEFERRED = "sending", "sent", "failed", "deferred"
+FINAL = frozenset({SENT, FAILED, SENDING})  # SENDING here: left by a killed run, never resent
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
+_SHOWN = 5  # addresses named in a summary
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    line: int
+
+    @property
+    def key(self) -> str:
+        """The ledger's key: the address in lower case (one send per mailbox)."""
+        return self.email.lower()
+
+
+def read_recipients(path: Path) -> list[Recipient]:
+    """The recipients of the CSV at ``path``, duplicates dropped (the first one stays)."""
+    variable = "SMTP_RECIPIENTS_FILE"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{variable}: no such file {path}",
+            hint=f"set {variable} to a CSV with an 'email' column",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{variable}: cannot read {path}: {exc}", path=path) from None
+    reader = csv.DictReader(text.splitlines())
+    columns = {(c or "").strip().lower(): c for c in reader.fieldnames or []}
+    if "email" not in columns:
+        raise ConfigError(
+            f"{variable}: {path} has no 'email' column",
+            path=path,
+            line=1,
+            hint="the first line names the columns, e.g. email,name",
+        )
+    out: list[Recipient] = []
+    seen: set[str] = set()
+    bad: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        address = (row.get(columns["email"]) or "").strip()
+        name = (row.get(columns["name"]) or "").strip() if "name" in columns else ""
+        if not address:
+            continue
+        if not _ADDRESS.fullmatch(address):
+            bad.append(f"line {line}: {address!r}")
+            continue
+        if address.lower() in seen:
+            continue
+        seen.add(address.lower())
+        out.append(Recipient(email=address, name=name, line=line))
+    if bad:
+        raise ConfigError(
+            f"{variable}: {path} has invalid addresses: {', '.join(bad[:_SHOWN])}"
+            + (f" and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""),
+            path=path,
+            hint="fix or remove those rows; nothing was sent",
+        )
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+class Smtp:
+    """SMTP (``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SECURITY``, ``SMTP_USER``, ``SMTP_PASSWORD``,
+    ``SMTP_RECIPIENTS_FILE``, ``POSTPIPE_SMTP_RATE``)."""
+
+    name: ClassVar[str] = "smtp"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ledger: Ledger | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        **_: object,
+    ) -> None:
+        settings.require("smtp_host", "smtp_recipients_file", target=self.name)
+        require_sender(settings, self.name)
+        self.settings = settings
+        self.ledger = ledger
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self.host = settings.smtp_host or ""
+        self.security = settings.smtp_security
+        try:
+            self.port = int(settings.smtp_port or DEFAULT_PORTS[self.security])
+        except ValueError:
+            raise ConfigError(
+                f"SMTP_PORT={settings.smtp_port!r} is not valid: expected a port number",
+                hint="usually 587 (starttls), 465 (ssl) or 25",
+            ) from None
+        self.user = settings.smtp_user
+        self.password = settings.smtp_password or ""
+        if self.user and not self.password:
+            raise ConfigError(
+                "SMTP_USER is set but SMTP_PASSWORD is not",
+                hint="set SMTP_PASSWORD, or unset SMTP_USER to send without AUTH",
+            )
+        if self.user and self.security == "none" and not _is_loopback(self.host):
+            raise ConfigError(
+                f"SMTP_SECURITY=none would send the SMTP password to {self.host} unencrypted",
+                hint="use SMTP_SECURITY=starttls or ssl (none is only for 127.0.0.1/localhost)",
+            )
+        self.recipients_file = settings.path(settings.smtp_recipients_file or "")
+        self.rate = settings.smtp_rate
+        self.timeout = settings.http_timeout
+
+    # -- the protocol ----------------------------------------------------------------
+    def recipients_count(self) -> int:
+        return len(read_recipients(self.recipients_file))
+
+    def find_campaign(self, key: str) -> Campaign | None:
+        """From the ledger: sent once every recipient has a final state."""
+        slug = key.rsplit("-", 1)[0]
+        states = self._states(slug)
+        if not states:
+            return None
+        recipients = read_recipients(self.recipients_file)
+        pending = [r for r in recipients if states.get(r.key) not in FINAL]
+        counts = self._counts(recipients, states)
+        return Campaign(
+            key=key, remote_id=None, status="partial" if pending else "sent", data=counts
+        )
+
+    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+        """Nothing to create: check the unsubscribe link and the recipients file."""
+        require_unsubscribe(email, email.unsubscribe_url, self.name)
+        if email.list_id:
+            raise ProviderError(
+                f"newsletter.list is {email.list_id!r}, but the smtp target sends to "
+                "SMTP_RECIPIENTS_FILE only",
+                target=self.name,
+                hint="remove newsletter.list from the post",
+            )
+        count = len(read_recipients(self.recipients_file))
+        if existing is not None:
+            return existing
+        return Campaign(key=key, remote_id=None, status="draft", data={"recipients": count})
+
+    def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
+        """Send to every recipient without a final state; resumable, at most once each."""
+        if self.ledger is None:
+            raise ConfigError(
+                "the smtp target needs the ledger to send", hint="run it through postpipe send"
+            )
+        slug = email.slug
+        recipients = read_recipients(self.recipients_file)
+        states = self._states(slug)
+        todo = [r for r in recipients if states.get(r.key) not in FINAL]
+        started_before = any(s in (SENT, SENDING, FAILED) for s in states.values())
+        if todo:
+            self._send_all(campaign, email, todo, started_before)
+        states = self._states(slug)
+        counts = self._counts(recipients, states)
+        deferred = [r for r in recipients if states.get(r.key) == DEFERRED]
+        summary = self._summary(recipients, states)
+        if deferred:
+            raise ProviderError(
+                f"{summary}; the next run retries the deferred ones",
+                target=self.name,
+                hint="the server refused them for now (4xx)",
+                maybe_sent=counts[SENT] > 0 or started_before,
+            )
+        return Campaign(key=campaign.key, remote_id=summary, status="sent", data=counts)
+
+    def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
+        """One copy to ``address`` (personalised for it); the ledger is not touched."""
+        msg = email.message(to=address, date=self.clock(), personalise_for=address)
+        msg.replace_header("Subject", f"[Test] {email.subject}")
+        with self._connect() as smtp:
+            try:
+                smtp.send_message(msg, from_addr=email.from_email, to_addrs=[address])
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = next(iter(exc.recipients.values()))
+                raise self._error(f"{address} refused: {code} {_text(text)}") from None
+            except (smtplib.SMTPException, OSError) as exc:
+                raise self._error(f"test send failed: {_reason(exc)}") from None
+
+    # -- sending -----------------------------------------------------------------------
+    def _send_all(
+        self,
+        campaign: Campaign,
+        email: OutgoingEmail,
+        todo: list[Recipient],
+        started_before: bool,
+    ) -> None:
+        assert self.ledger is not None
+        slug, interval = email.slug, 1.0 / self.rate
+        sent_now = 0
+        smtp: smtplib.SMTP | None = None
+        try:
+            first = self._monotonic()
+            for i, r in enumerate(todo):
+                wait = first + i * interval - self._monotonic()
+                if wait > 0:
+                    self._sleep(wait)
+                try:
+                    # nothing is in flight here: a connection the server closed (idle
+                    # timeout, 421) is replaced before this recipient is marked "sending"
+                    smtp = self._ready(smtp)
+                except ProviderError as exc:
+                    exc.maybe_sent = started_before or sent_now > 0
+                    raise
+                now = self.clock()
+                msg = email.message(
+                    to=formataddr((r.name, r.email)) if r.name else r.email,
+                    date=now,
+                    key=campaign.key,
+                    personalise_for=r.email,
+                )
+                self.ledger.record_recipient(slug, self.name, r.key, SENDING, now)
+                try:
+                    smtp.send_message(msg, from_addr=email.from_email, to_addrs=[r.email])
+                except smtplib.SMTPRecipientsRefused as exc:  # RCPT refused: nothing sent
+                    code, text = next(iter(exc.recipients.values()))
+                    self._refused(slug, r, code, _text(text), now)
+                except smtplib.SMTPDataError as exc:  # DATA refused: not accepted
+                    self._refused(slug, r, exc.smtp_code, _text(exc.smtp_error), now)
+                except smtplib.SMTPSenderRefused as exc:  # MAIL FROM refused: nothing sent
+                    reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                    self.ledger.record_recipient(slug, self.name, r.key, DEFERRED, now, reason)
+                    raise ProviderError(
+                        f"the server refused the sender {email.from_email}: {reason}",
+                        target=self.name,
+                        hint="check POSTPIPE_FROM_EMAIL: the SMTP account must be allowed "
+                        "to send as that address",
+                        maybe_sent=started_before or sent_now > 0,
+                    ) from None
+                except (smtplib.SMTPException, OSError) as exc:
+                    # the connection broke while this message was on its way: it stays
+                    # "sending" (unconfirmed, never resent); the next run goes on after it
+                    raise ProviderError(
+                        f"the connection broke while sending to {r.email}: {_reason(exc)}; "
+                        f"{r.email} is left unconfirmed and will not be resent",
+                        target=self.name,
+                        hint="the next run sends to the recipients not reached yet",
+                        maybe_sent=True,
+                    ) from None
+                else:
+                    sent_now += 1
+                    self.ledger.record_recipient(slug, self.name, r.key, SENT, self.clock())
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+
+    def _ready(self, smtp: smtplib.SMTP | None) -> smtplib.SMTP:
+        """``smtp`` if it still answers NOOP, else a new connection."""
+        if smtp is not None:
+            try:
+                if smtp.noop()[0] == 250:
+                    return smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+            smtp.close()
+        return self._connect()
+
+    def _refused(self, slug: str, r: Recipient, code: int, text: str, now: datetime) -> None:
+        assert self.ledger is not None
+        state = FAILED if 500 <= code < 600 else DEFERRED
+        self.ledger.record_recipient(slug, self.name, r.key, state, now, f"{code} {text}")
+
+    def _connect(self) -> smtplib.SMTP:
+        """An open, authenticated connection (TLS unless SMTP_SECURITY=none)."""
+        context = ssl.create_default_context()
+        where = f"{self.host}:{self.port}"
+        try:
+            if self.security == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
+                smtp.ehlo()
+                if self.security == "starttls":
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+                if self.user:
+                    smtp.login(self.user, self.password)
+            except BaseException:
+                smtp.close()
+                raise
+        except smtplib.SMTPAuthenticationError as exc:
+            raise AuthError(
+                f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
+                target=self.name,
+                hint="check SMTP_USER and SMTP_PASSWORD",
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise self._error(
+                f"{where} does not support {_reason(exc)}",
+                hint="check SMTP_SECURITY (starttls, ssl or none) and SMTP_PORT",
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise self._error(
+                f"the certificate of {where} is not trusted: {exc.verify_message}",
+                hint="SMTP_HOST must be the name in the server's certificate; for a private "
+                "CA set SSL_CERT_FILE",
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._error(
+                f"cannot connect to {where} ({self.security}): {_reason(exc)}",
+                hint="check SMTP_HOST, SMTP_PORT and SMTP_SECURITY",
+            ) from None
+        return smtp
+
+    # -- helpers -----------------------------------------------------------------------
+    def _states(self, slug: str) -> dict[str, str]:
+        return self.ledger.recipient_states(slug, self.name) if self.ledger else {}
+
+    @staticmethod
+    def _counts(recipients: list[Recipient], states: dict[str, str]) -> dict[str, int]:
+        counts = {SENT: 0, FAILED: 0, SENDING: 0, DEFERRED: 0, "pending": 0}
+        for r in recipients:
+            state = states.get(r.key, "pending")
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    @staticmethod
+    def _summary(recipients: list[Recipient], states: dict[str, str]) -> str:
+        """``12 sent, 1 refused (a@x: 550 …), 1 unconfirmed (b@y)``."""
+        by_state: dict[str, list[str]] = {}
+        for r in recipients:
+            by_state.setdefault(states.get(r.key, "pending"), []).append(r.email)
+        parts = [f"{len(by_state.get(SENT, []))} of {len(recipients)} sent"]
+        if by_state.get(FAILED):
+            parts.append(f"{len(by_state[FAILED])} refused ({_listing(by_state[FAILED])})")
+        if by_state.get(SENDING):
+            parts.append(
+                f"{len(by_state[SENDING])} unconfirmed, not resent ({_listing(by_state[SENDING])})"
+            )
+        if by_state.get(DEFERRED):
+            parts.append(f"{len(by_state[DEFERRED])} deferred ({_listing(by_state[DEFERRED])})")
+        return ", ".join(parts)
+
+    def _error(self, message: str, hint: str | None = None) -> ProviderError:
+        return ProviderError(message, target=self.name, hint=hint)
+
+
+def _text(value: bytes | str) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
