@@ -196,9 +196,15 @@ class Builder:
         return rendered
 
     def render_email(
-        self, rendered: RenderedPost, *, view_url: str | None = None, list_target: str | None = None
+        self,
+        rendered: RenderedPost,
+        *,
+        view_url: str | None = None,
+        list_target: str | None = None,
+        media: Mapping[str, str] | None = None,
     ) -> RenderedEmail:
-        """The newsletter of a post; ``view_url`` is the CMS URL when it is known."""
+        """The newsletter of a post; ``view_url`` is the CMS URL when it is known,
+        ``media`` maps the site URL of an image to where the CMS serves it."""
         s = self.settings
         post, view = rendered.post, rendered.view
         assert post.newsletter is not None
@@ -215,7 +221,9 @@ class Builder:
             unsubscribe_url=unsubscribe_for(list_target or s.list, s.unsubscribe_template),
             sender_name=s.sender_name,
             sender_email=s.from_email,
-            links=LinkPolicy(page_url=url, site_url=s.site_url, own=own, utm=utm),
+            links=LinkPolicy(
+                page_url=url, site_url=s.site_url, own=own, utm=utm, media=media or {}
+            ),
             inliner=s.inliner,
         )
 

@@ -263,10 +263,13 @@ class Publisher:
     # -- the newsletter ------------------------------------------------------------
     def outgoing(self, r: RenderedPost, view_url: str) -> OutgoingEmail:
         s = self.settings
-        if r.email is not None and view_url == r.view["url"]:
+        media = self.media_urls(r)
+        if r.email is not None and view_url == r.view["url"] and not media:
             email = r.email  # rendered for the site's own URL already
         else:
-            email = self.builder.render_email(r, view_url=view_url, list_target=s.list)
+            email = self.builder.render_email(
+                r, view_url=view_url, list_target=s.list, media=media
+            )
         assert r.post.newsletter is not None
         return OutgoingEmail(
             slug=r.slug,
@@ -281,6 +284,19 @@ class Publisher:
             unsubscribe_url=email.unsubscribe_url,
             list_id=r.post.newsletter.list,
         )
+
+    def media_urls(self, r: RenderedPost) -> dict[str, str]:
+        """Images the CMS serves from its media library: the email links there, so it
+        works without the static site."""
+        media_url = getattr(self.cms, "media_url", None)
+        if media_url is None:
+            return {}
+        urls = {}
+        for asset in r.assets.values():
+            url = media_url(asset)
+            if url:
+                urls[self.builder.site.url_of(asset.name)] = url
+        return urls
 
     def _key(self, item: Item | None, slug: str) -> str:
         return item.idem_key if item and item.idem_key else idempotency_key(self.settings, slug)
@@ -306,8 +322,10 @@ class Publisher:
         if facts is None:
             return
         # what the campaign depends on, compared without rendering the email again
+        media = self.media_urls(r) if getattr(self.cms, "media_url", None) else {}
         content_hash = digest(
-            facts.subject, facts.preheader, facts.html, facts.text, facts.list_id or "", ref.url
+            facts.subject, facts.preheader, facts.html, facts.text, facts.list_id or "", ref.url,
+            *(f"{k}={v}" for k, v in sorted(media.items())),
         )
         send_at = facts.send_at
         scheduled = send_at is not None and send_at > self.now

@@ -13,7 +13,7 @@ import os
 import re
 import textwrap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -164,6 +164,8 @@ class LinkPolicy:
     site_url: str  # where /paths resolve
     own: tuple[str, ...]  # URL prefixes of our own sites (get UTM)
     utm: str  # query string to append, already formatted
+    #: image URL on our site → where the CMS serves it (its media library)
+    media: Mapping[str, str] = field(default_factory=dict)
 
 
 def prepare_links(
@@ -185,7 +187,8 @@ def prepare_links(
         if el.tag == "img":
             src = el.get("src", "")
             if "ppmergetag" not in src:
-                el.set("src", absolute(src, policy.page_url, policy.site_url))
+                url = absolute(src, policy.page_url, policy.site_url)
+                el.set("src", policy.media.get(url, url))
             el.attrib.pop("loading", None)
             if el.get("alt") is None:
                 el.set("alt", "")

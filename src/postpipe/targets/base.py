@@ -120,6 +120,10 @@ class CMS(Protocol):
     def finish(self, published: Sequence[PostPush]) -> int:
         """After a run: refresh site-wide pages (index, feed); returns files written."""
 
+    # Optional, looked up with getattr: ``schedules: bool`` (the CMS publishes a
+    # future-dated post by itself) and ``media_url(asset) -> str | None`` (where the
+    # CMS serves an uploaded image; the newsletter then links there).
+
 
 class MailingList(Protocol):
     """A provider that sends newsletters to a list.

@@ -192,6 +192,11 @@ class GhostCMS:
             saved = self._send("PUT", f"posts/{existing.id}/", {**fields, "updated_at": fresh})
         return self._ref(saved)
 
+    def media_url(self, asset: Asset) -> str | None:
+        """Where this CMS serves an image already uploaded (from the ledger)."""
+        known = self.ledger.asset(self.asset_target, asset.digest) if self.ledger else None
+        return known[1] if known else None
+
     def finish(self, published: Sequence[PostPush]) -> int:
         return 0  # Ghost renders its own index, tag pages and feeds
 

@@ -136,6 +136,11 @@ class WordPressCMS:
                 )
         return self._ref(item)
 
+    def media_url(self, asset: Asset) -> str | None:
+        """Where this CMS serves an image already uploaded (from the ledger)."""
+        known = self.ledger.asset(self.asset_target, asset.digest) if self.ledger else None
+        return known[1] if known else None
+
     def finish(self, published: Sequence[PostPush]) -> int:
         return 0  # WordPress renders its own index, feeds and archives
 

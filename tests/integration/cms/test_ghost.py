@@ -163,6 +163,9 @@ def test_the_newsletter_links_to_the_ghost_url(site: Site, gh: Ghost) -> None:
     body = outbox_html(site.root, slug)
     view = re.search(r'class="topbar-link" href="([^"]+)"', body)
     assert view is not None and view.group(1).startswith(f"{gh.url}/{slug}/"), body[:2000]
+    # the images come from Ghost's uploads: the mail works without a static site
+    images = re.findall(r'<img[^>]* src="([^"]+)"', body)
+    assert images and all(src.startswith(f"{gh.url}/content/images/") for src in images), images
 
 
 def test_an_edit_updates_the_post_through_updated_at(site: Site, gh: Ghost) -> None:

@@ -167,6 +167,13 @@ def test_the_newsletter_links_to_the_wordpress_url(site: Site, wp: WP) -> None:
     view = re.search(r'class="topbar-link" href="([^"]+)"', body)
     assert view is not None and view.group(1).startswith(f"{wp.url}/{slug}/"), body[:2000]
     assert "utm_source=newsletter" in view.group(1)  # the CMS counts as our own site
+    # the images come from the media library: the mail works without a static site
+    images = re.findall(r'<img[^>]* src="([^"]+)"', body)
+    assert images and all(src.startswith(f"{wp.url}/wp-content/uploads/") for src in images), (
+        images
+    )
+    for src in images:
+        assert requests.get(src, timeout=30).status_code == 200
 
 
 def test_an_edit_updates_the_post_in_place(site: Site, wp: WP) -> None:
