@@ -188,7 +188,12 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
     return _run(args, env, lambda p: p.send_one(args.slug), confirm=confirm)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_preview(args: argparse.Namespace, env: Env) -> int:
+    import signal
     import threading
     import webbrowser
 
@@ -197,6 +202,9 @@ def cmd_preview(args: argparse.Namespace, env: Env) -> int:
 
     settings = _settings(args, env)
     server = PreviewServer(port=args.port)  # a busy port fails before the first build
+    # `kill` (SIGTERM) stops it as cleanly as Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         server.preview = Preview(
             settings,
@@ -214,6 +222,8 @@ def cmd_preview(args: argparse.Namespace, env: Env) -> int:
         env.out("stopped")
     finally:
         server.close()
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -1,0 +1,1162 @@
+"""``postpipe preview``: a live-reloading preview of the blog and the newsletters.
+
+The shape follows MkDocs' livereload (``mkdocs/livereload/__init__.py``): a stdlib
+HTTP server, a watcher, a short debounce, and pages that hear about rebuilds
+over one long-lived request. Where it differs:
+
+* The site is built in memory and only a completed build is ever served. A
+  change rebuilds what depends on it: a post file → that post (and the posts
+  that link to it), an image → the posts that use it, a template, a static file
+  or ``.env`` → everything. Every change also refreshes the lists and the index.
+* A post that fails shows an error page with ``path:line``, the message, the
+  hint and the lines around it (MkDocs leaves the browser "stuck" on the old
+  page). The other posts keep their last good render. The page comes back by
+  itself when the file is fixed.
+* Pages update in place over Server-Sent Events: the preview chrome swaps the
+  changed parts and reloads its iframes behind the visible ones, so the tab, the
+  scroll positions and the page itself survive a rebuild.
+
+The watcher polls ``stat()`` every 0.2 s instead of using watchdog: a site has a
+few hundred files (a scan costs about a millisecond), polling works the same on
+every file system (network shares, container bind mounts, editors that save by
+renaming), and it adds no dependency.
+
+This module never prints; ``cli.cmd_preview`` passes ``say`` for the log lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import html
+import json
+import mimetypes
+import os
+import re
+import secrets
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import jinja2
+
+from .build import Builder, FileContent, RenderedPost
+from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, check_post, from_errors
+from .config import Settings
+from .content import Post, load_post, post_files
+from .errors import ContentError, ErrorGroup, PostpipeError
+from .render.templating import PACKAGE_TEMPLATES
+
+HOST = "127.0.0.1"  # never 0.0.0.0: drafts and unsent newsletters stay on this machine
+PREFIX = "/_preview"  # the preview's own pages; everything else is the built site
+CHROME = Path(__file__).resolve().parent / "preview_ui"  # the preview's own pages
+POLL_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.1
+KEEPALIVE_SECONDS = 15.0
+HISTORY = 200  # rebuilds remembered for clients that reconnect
+
+Say = Callable[[str], None]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------
+# watching
+
+
+Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
+
+
+class Watcher:
+    """Polls ``stat()`` of every file under some folders, plus some single files.
+
+    ``changes()`` returns the paths that appeared, disappeared or changed since
+    the last call, after they have been quiet for ``debounce`` seconds (editors
+    save in bursts: write, rename, chmod).
+    """
+
+    def __init__(
+        self,
+        paths: Callable[[], Iterable[Path]],
+        *,
+        interval: float = POLL_SECONDS,
+        debounce: float = DEBOUNCE_SECONDS,
+    ) -> None:
+        self.paths = paths
+        self.interval = interval
+        self.debounce = debounce
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last = self.scan()
+
+    def scan(self) -> dict[Path, Stamp]:
+        """The stamp of every file below the watched paths (symlinks followed once)."""
+        found: dict[Path, Stamp] = {}
+        seen_dirs: set[str] = set()
+
+        def visit(path: Path) -> None:
+            try:
+                st = path.stat()
+            except OSError:
+                return
+            if os.path.isdir(path):
+                real = os.path.realpath(path)
+                if real in seen_dirs:
+                    return
+                seen_dirs.add(real)
+                try:
+                    children = sorted(os.scandir(path), key=lambda e: e.name)
+                except OSError:
+                    return
+                for child in children:  # not editor swap and backup files
+                    if not child.name.startswith((".", "~")) and not child.name.endswith("~"):
+                        visit(Path(child.path))
+            else:
+                found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+
+        for path in self.paths():
+            visit(path)
+        return found
+
+    def changes(self) -> set[Path]:
+        """Paths changed since the last call (empty when nothing did)."""
+        current = self.scan()
+        if current == self.last:
+            return set()
+        while not self._stop.is_set():  # wait until the burst of saves is over
+            self._stop.wait(self.debounce)
+            settled = self.scan()
+            if settled == current:
+                break
+            current = settled
+        changed = {
+            p for p in self.last.keys() | current.keys() if self.last.get(p) != current.get(p)
+        }
+        self.last = current
+        return changed
+
+    def start(self, on_change: Callable[[set[Path]], object]) -> None:
+        """Poll in a daemon thread and call ``on_change`` with each batch of changes."""
+
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                changed = self.changes()
+                if changed and not self._stop.is_set():
+                    on_change(changed)
+
+        self._thread = threading.Thread(target=loop, name="postpipe-preview-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# the model: posts, built files, and a generation counter
+
+
+@dataclass(frozen=True)
+class PostEntry:
+    """One post file as the preview sees it: rendered, or why it is not."""
+
+    key: str  # path under posts/ without .md: stable while the title (and slug) change
+    rel: str  # posts/….md, relative to the site root
+    source: Path
+    text: str = ""
+    parsed: Post | None = None  # the front matter read fine
+    load_errors: tuple[PostpipeError, ...] = ()
+    duplicate_of: str | None = None  # another file owns this slug
+    rendered: RenderedPost | None = None
+    render_errors: tuple[PostpipeError, ...] = ()
+    crash: str | None = None  # traceback of an unexpected exception
+    findings: tuple[Finding, ...] = ()
+    last_good: Post | None = None  # the last version that worked, for titles and dates
+
+    @property
+    def errors(self) -> tuple[PostpipeError, ...]:
+        """Why the post cannot be shown: front matter, duplicate slug, templates."""
+        dup: tuple[PostpipeError, ...] = ()
+        if self.duplicate_of and self.parsed is not None:
+            p = self.parsed
+            dup = (
+                ContentError(
+                    f"slug '{p.slug}' is already used by {self.duplicate_of}",
+                    path=self.rel,
+                    line=p.line("slug") if "slug" in p.line_of else p.line("title"),
+                    hint="give one of the posts its own slug: line in the front matter",
+                ),
+            )
+        return self.load_errors + dup + self.render_errors
+
+    @property
+    def renderable(self) -> bool:
+        return (
+            self.parsed is not None
+            and not self.load_errors
+            and not self.duplicate_of
+            and self.crash is None
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.rendered is not None and not self.errors and self.crash is None
+
+    @property
+    def post(self) -> Post | None:
+        return self.rendered.post if self.rendered else self.parsed or self.last_good
+
+    @property
+    def title(self) -> str:
+        return self.post.title if self.post else Path(self.rel).name
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        post = self.post
+        if post is not None:
+            return (post.date.astimezone(UTC).isoformat(), self.rel)
+        m = re.match(r"(\d{4}-\d\d-\d\d)", Path(self.rel).name)
+        return (m.group(1) if m else "9999", self.rel)  # unknown dates first: they need work
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one rebuild changed: post keys, or everything."""
+
+    gen: int
+    keys: frozenset[str] = frozenset()
+    everything: bool = False
+
+    def merge(self, other: Change) -> Change:
+        return Change(
+            max(self.gen, other.gen), self.keys | other.keys, self.everything or other.everything
+        )
+
+    def to_json(self) -> str:
+        return json.dumps({"gen": self.gen, "keys": sorted(self.keys), "all": self.everything})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One complete state of the preview; request handlers only read snapshots."""
+
+    settings: Settings
+    builder: Builder
+    entries: Mapping[str, PostEntry]
+    files: Mapping[str, FileContent]
+    status: Mapping[str, Mapping[str, Any]]
+    problems: tuple[PostpipeError, ...] = ()  # site-wide: .env, list templates, status
+    gen: int = 0
+    built_at: datetime = field(default_factory=_utcnow)
+
+    def by_slug(self, slug: str) -> PostEntry | None:
+        for entry in self.entries.values():
+            post = entry.post
+            if post is not None and post.slug == slug:
+                return entry
+        return None
+
+    def ordered(self) -> list[PostEntry]:
+        """Every post, newest first."""
+        return sorted(self.entries.values(), key=lambda e: e.sort_key, reverse=True)
+
+
+class Preview:
+    """The site as the preview shows it, rebuilt piece by piece as files change."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        reload_settings: Callable[[], Settings] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        say: Say | None = None,
+    ) -> None:
+        self.reload_settings = reload_settings
+        self.clock = clock
+        self.say = say or (lambda _line: None)
+        self.boot = secrets.token_hex(4)  # a restarted server is a new boot: pages refresh
+        self._build_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._history: deque[Change] = deque(maxlen=HISTORY)
+        self.closing = False
+        self.config_problems: tuple[PostpipeError, ...] = ()  # a broken .env, until fixed
+        self.snapshot = self._build_everything(settings, gen=0)
+
+    # -- what to watch -----------------------------------------------------------
+    def watched(self) -> list[Path]:
+        """Folders and files whose changes matter: posts, templates, .env, the ledger."""
+        root = self.snapshot.settings.root
+        return [
+            root / "posts",
+            root / "templates",
+            PACKAGE_TEMPLATES,
+            root / ".env",
+            self.snapshot.settings.state_dir / "ledger.sqlite3",
+        ]
+
+    # -- building ----------------------------------------------------------------
+    def _key(self, settings: Settings, path: Path) -> str:
+        return path.relative_to(settings.root / "posts").with_suffix("").as_posix()
+
+    def _read(self, settings: Settings, path: Path, previous: PostEntry | None) -> PostEntry:
+        """Read and validate one post file (no rendering yet)."""
+        posts_dir = settings.root / "posts"
+        rel = path.relative_to(settings.root).as_posix()
+        key = self._key(settings, path)
+        last_good = previous.last_good if previous else None
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        try:
+            post, errors = load_post(
+                path, posts_dir, tz=settings.tz, lang=settings.lang, author=settings.author, rel=rel
+            )
+        except PostpipeError as exc:
+            post, errors = None, [exc]
+        except Exception:  # a bug in postpipe: show it in the preview, keep serving
+            tb = traceback.format_exc()
+            return PostEntry(key, rel, path, text, crash=tb, last_good=last_good)
+        return PostEntry(
+            key, rel, path, text, parsed=post, load_errors=tuple(errors), last_good=last_good
+        )
+
+    def _render(
+        self, builder: Builder, entry: PostEntry, by_source: Mapping[Path, Post]
+    ) -> PostEntry:
+        """Render one post and run its checks; errors stay with the post."""
+        entry = replace(entry, rendered=None, render_errors=())
+        if not entry.renderable or entry.parsed is None:
+            return replace(entry, findings=tuple(from_errors(entry.errors)))
+        try:
+            rendered = builder.render_post(entry.parsed, by_source)
+            findings = tuple(check_post(rendered))
+        except ErrorGroup as exc:
+            errors: tuple[PostpipeError, ...] = tuple(exc.errors)
+        except PostpipeError as exc:
+            errors = (exc,)
+        except Exception:
+            return replace(entry, crash=traceback.format_exc())
+        else:
+            return replace(entry, rendered=rendered, findings=findings, last_good=rendered.post)
+        return replace(entry, render_errors=errors, findings=tuple(from_errors(errors)))
+
+    def _build_everything(
+        self, settings: Settings, *, gen: int, old: Snapshot | None = None
+    ) -> Snapshot:
+        previous = old.entries if old else {}
+        builder = Builder(settings, drafts=True)
+        posts_dir = settings.root / "posts"
+        problems: list[PostpipeError] = []
+        entries: dict[str, PostEntry] = {}
+        if posts_dir.is_dir():
+            for path in post_files(posts_dir):
+                key = self._key(settings, path)
+                entries[key] = self._read(settings, path, previous.get(key))
+        else:
+            problems.append(
+                ContentError(
+                    "there is no posts/ folder",
+                    path=str(settings.root),
+                    hint="create posts/ or run 'postpipe new \"Title\"'; the preview "
+                    "picks it up by itself",
+                )
+            )
+        return self._finish(
+            settings, builder, entries, set(entries), gen=gen, old=old, problems=tuple(problems)
+        )
+
+    def _finish(
+        self,
+        settings: Settings,
+        builder: Builder,
+        entries: dict[str, PostEntry],
+        render: set[str],
+        *,
+        gen: int,
+        old: Snapshot | None,
+        problems: tuple[PostpipeError, ...] = (),
+    ) -> Snapshot:
+        """Mark duplicate slugs, render the ``render`` keys, assemble the site files."""
+        owner: dict[str, PostEntry] = {}  # a slug belongs to the first file, as in load_posts
+        for key in sorted(entries, key=lambda k: entries[k].rel):
+            entry = entries[key]
+            if entry.parsed is None or entry.load_errors:
+                continue
+            first = owner.setdefault(entry.parsed.slug, entry)
+            duplicate_of = None if first is entry else first.rel
+            if duplicate_of != entry.duplicate_of:
+                entries[key] = replace(entry, duplicate_of=duplicate_of)
+                render.add(key)
+        by_source = {
+            e.parsed.source.resolve(): e.parsed
+            for e in entries.values()
+            if e.renderable and e.parsed is not None
+        }
+        for key in sorted(render):
+            if key in entries:
+                entries[key] = self._render(builder, entries[key], by_source)
+
+        ordered = sorted(entries.values(), key=lambda e: e.sort_key, reverse=True)
+        rendered = [e.rendered for e in ordered if e.ok and e.rendered is not None]
+        found = list(problems)
+        try:
+            files: dict[str, FileContent] = builder.site_files(rendered)
+        except Exception as exc:  # a list template: keep the old lists, show the error
+            found.append(
+                exc
+                if isinstance(exc, PostpipeError)
+                else PostpipeError(f"building the index pages failed: {exc!r}")
+            )
+            files = dict(old.files) if old else {}
+            for r in rendered:
+                files[f"{r.slug}/index.html"] = r.page.encode()
+                for asset in r.assets.values():
+                    files[asset.name] = asset.source
+        status, status_problem = self._status(settings, old)
+        if status_problem:
+            found.append(status_problem)
+        return Snapshot(
+            settings=settings,
+            builder=builder,
+            entries=entries,
+            files=files,
+            status=status,
+            problems=tuple(found),
+            gen=gen,
+            built_at=self.clock(),
+        )
+
+    def _status(
+        self, settings: Settings, old: Snapshot | None
+    ) -> tuple[dict[str, Mapping[str, Any]], PostpipeError | None]:
+        """Ledger states by slug; read-only (``dry_run=True`` never writes)."""
+        from .publish import Publisher
+
+        previous = dict(old.status) if old else {}
+        try:
+            with Publisher(settings, now=self.clock(), dry_run=True) as publisher:
+                rows = publisher.status()
+        except ErrorGroup:
+            # status() reads every post and refuses while one is broken: keep what we knew
+            return previous, None
+        except PostpipeError as exc:
+            return previous, PostpipeError(
+                f"the publishing state is not available: {exc.message}", hint=exc.hint
+            )
+        except Exception as exc:  # a locked or damaged ledger must not stop the preview
+            return previous, PostpipeError(f"the publishing state is not available: {exc!r}")
+        return {row["slug"]: row for row in rows}, None
+
+    def rebuild(self, changed: Iterable[Path]) -> Change | None:
+        """Rebuild what depends on ``changed``, publish the new snapshot, wake the pages."""
+        changed = {Path(p) for p in changed}
+        with self._build_lock:
+            started = time.monotonic()
+            old = self.snapshot
+            change = self._rebuild(old, changed)
+            if change is None:
+                return None
+            with self._cond:
+                self._history.append(change)
+                self._cond.notify_all()
+            self._log(old, change, time.monotonic() - started)
+            return change
+
+    def _log(self, old: Snapshot, change: Change, took: float) -> None:
+        snap = self.snapshot
+        if change.everything:
+            what = f"all {len(snap.entries)} posts"
+        else:
+            rels = sorted(
+                (snap.entries.get(k) or old.entries[k]).rel
+                for k in change.keys
+                if k in snap.entries or k in old.entries
+            )
+            what = ", ".join(rels) or "the publishing state"
+        self.say(f"rebuilt {what} in {took:.2f} s")
+        for key in sorted(change.keys):
+            entry = snap.entries.get(key)
+            if entry is not None:
+                for err in entry.errors:
+                    self.say(err.render())
+                if entry.crash:
+                    self.say(f"{entry.rel}: crashed: {entry.crash.strip().splitlines()[-1]}")
+        for problem in snap.problems:
+            if problem not in old.problems:
+                self.say(problem.render())
+
+    def _rebuild(self, old: Snapshot, changed: set[Path]) -> Change | None:
+        settings = old.settings
+        root = settings.root
+        posts_dir = root / "posts"
+        gen = old.gen + 1
+
+        def under(path: Path, base: Path) -> bool:
+            return path == base or base in path.parents
+
+        everything = any(
+            under(p, root / "templates") or under(p, PACKAGE_TEMPLATES) or p == root / ".env"
+            for p in changed
+        )
+        if any(p == root / ".env" for p in changed) and self.reload_settings:
+            try:
+                settings = self.reload_settings()
+                self.config_problems = ()
+            except PostpipeError as exc:  # keep the last good settings, say what is wrong
+                self.config_problems = tuple(exc.errors) if isinstance(exc, ErrorGroup) else (exc,)
+        problems = self.config_problems
+        if everything:
+            snap = self._build_everything(settings, gen=gen, old=old)
+            if problems:
+                snap = replace(snap, problems=problems + snap.problems)
+            self.snapshot = snap
+            return Change(gen, frozenset(snap.entries) | frozenset(old.entries), True)
+
+        entries = dict(old.entries)
+        reread: set[Path] = set()
+        removed: set[str] = set()
+        for path in changed:
+            if not under(path, posts_dir):
+                continue
+            if path.suffix == ".md":
+                key = path.relative_to(posts_dir).with_suffix("").as_posix()
+                if path.is_file():
+                    reread.add(path)
+                elif key in entries:
+                    removed.add(key)
+                    del entries[key]
+                # posts that link to it resolve its slug, or now find it missing
+                reread.update(e.source for e in entries.values() if path.name in e.text)
+            else:  # an image or other file beside the posts
+                resolved = str(path.resolve())
+                for entry in entries.values():
+                    assets = entry.rendered.assets if entry.rendered else {}
+                    if resolved in assets or path.name in entry.text:
+                        reread.add(entry.source)
+        render: set[str] = set()
+        for path in sorted(reread):
+            if not path.is_file():
+                continue
+            key = path.relative_to(posts_dir).with_suffix("").as_posix()
+            entries[key] = self._read(settings, path, entries.get(key))
+            render.add(key)
+        status_only = not render and not removed
+        snap = self._finish(
+            settings, old.builder, entries, render, gen=gen, old=old, problems=problems
+        )
+        if status_only:
+            changed_status = {
+                slug
+                for slug in snap.status.keys() | old.status.keys()
+                if snap.status.get(slug) != old.status.get(slug)
+            }
+            if not changed_status:
+                return None
+            render = {
+                e.key for e in snap.entries.values() if e.post and e.post.slug in changed_status
+            }
+        self.snapshot = snap
+        return Change(gen, frozenset(render | removed))
+
+    # -- waiting for changes ---------------------------------------------------------
+    def wait(self, since: int, timeout: float) -> Change | None:
+        """Block until a rebuild newer than ``since`` (merged), or None after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self.closing:
+                newer = [c for c in self._history if c.gen > since]
+                if newer:
+                    merged = newer[0]
+                    for c in newer[1:]:
+                        merged = merged.merge(c)
+                    if self._history and since < self._history[0].gen - 1:
+                        merged = replace(merged, everything=True)  # history lost: refresh all
+                    return merged
+                if since > self.snapshot.gen:  # a client from another boot of the server
+                    return Change(self.snapshot.gen, everything=True)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+        return None
+
+    def close(self) -> None:
+        with self._cond:
+            self.closing = True
+            self._cond.notify_all()
+
+
+# ---------------------------------------------------------------------------
+# pages of the preview itself
+
+
+_CHROME_ENV: jinja2.Environment | None = None
+
+
+def chrome_env() -> jinja2.Environment:
+    """Templates of the preview's own pages (package data, not overridable by a site)."""
+    global _CHROME_ENV
+    if _CHROME_ENV is None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(CHROME)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters["url"] = lambda key: quote(key)
+        _CHROME_ENV = env
+    return _CHROME_ENV
+
+
+POST_STATES = {
+    "draft": ("Draft", "muted"),
+    "scheduled": ("Scheduled", "info"),
+    "published": ("Published", "ok"),
+    "unpublished": ("Not published yet", "neutral"),
+}
+NEWSLETTER_STATES = {
+    "none": ("No newsletter", "neutral"),
+    "not prepared": ("Newsletter not prepared", "neutral"),
+    "prepared": ("Newsletter prepared", "info"),
+    "scheduled": ("Newsletter scheduled", "info"),
+    "sending": ("Newsletter sending", "warn"),
+    "sent": ("Newsletter sent", "ok"),
+    "missed": ("Newsletter missed", "error"),
+    "failed": ("Newsletter failed", "error"),
+}
+
+
+def _page(name: str, **context: Any) -> str:
+    return chrome_env().get_template(name).render(**context)
+
+
+def _short_date(value: datetime | str | None, *, time_too: bool = False) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    text = f"{value.day} {value:%b %Y}"
+    return f"{text}, {value:%H:%M}" if time_too else text
+
+
+def _chips(entry: PostEntry, status: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """Status labels of a post: build trouble, draft/scheduled/published, newsletter."""
+    chips = []
+    if not entry.ok:
+        chips.append({"label": "Needs fixing", "tone": "error"})
+    post = entry.post
+    if status is not None:
+        label, tone = POST_STATES.get(status["post"], (status["post"], "neutral"))
+        chips.append({"label": label, "tone": tone})
+        state = status["newsletter"]
+        label, tone = NEWSLETTER_STATES.get(state, (f"Newsletter {state}", "neutral"))
+        when = status.get("sent_at") if state == "sent" else status.get("send_at")
+        if when and state in ("sent", "scheduled", "prepared", "not prepared", "missed"):
+            label = f"{label} · {_short_date(when, time_too=True)}"
+        chips.append({"label": label, "tone": tone})
+    elif post is not None and post.draft:
+        chips.append({"label": "Draft", "tone": "muted"})
+    return chips
+
+
+def _counts(findings: Iterable[Finding]) -> dict[str, int]:
+    findings = list(findings)
+    errors = sum(f.level == ERROR for f in findings)
+    return {"errors": errors, "warnings": len(findings) - errors}
+
+
+def _finding_view(f: Finding | PostpipeError, snap: Snapshot) -> dict[str, Any]:
+    path = f.path or ""
+    return {
+        "level": getattr(f, "level", ERROR),
+        "where": _display_where(path, f.line, snap.settings.root),
+        "message": f.message,
+        "hint": f.hint,
+    }
+
+
+def _display_path(path: str, root: Path) -> str:
+    p = Path(path)
+    if p.is_absolute():
+        for base, label in ((root, ""), (PACKAGE_TEMPLATES, "postpipe/templates/")):
+            try:
+                return label + p.resolve().relative_to(base.resolve()).as_posix()
+            except ValueError:
+                continue
+    return path
+
+
+def _display_where(path: str, line: int | None, root: Path) -> str:
+    shown = _display_path(path, root)
+    return f"{shown}:{line}" if line and shown else shown
+
+
+def _excerpt(path: str | None, line: int | None, root: Path) -> list[dict[str, Any]]:
+    """The lines around ``line`` of a post or template, for the error page."""
+    if not path or not line:
+        return []
+    p = Path(path)
+    candidates = [p] if p.is_absolute() else [root / p, PACKAGE_TEMPLATES / p]
+    for candidate in candidates:
+        try:
+            resolved = candidate.resolve()
+            if not _inside(resolved, (root, PACKAGE_TEMPLATES)) or not resolved.is_file():
+                continue
+            lines = resolved.read_text(encoding="utf-8", errors="replace").split("\n")
+        except OSError:
+            continue
+        start, end = max(1, line - 3), min(len(lines), line + 3)
+        return [{"n": n, "text": lines[n - 1], "here": n == line} for n in range(start, end + 1)]
+    return []
+
+
+def _inside(path: Path, bases: Iterable[Path]) -> bool:
+    return any(path == b.resolve() or b.resolve() in path.parents for b in bases)
+
+
+def _email_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
+    email, post, s = r.email, r.post, snap.settings
+    if email is None or post.newsletter is None:
+        return None
+    size = len(email.html.encode())
+    level = "error" if size > CLIP_BYTES else "warn" if size > CLIP_WARN_BYTES else "ok"
+    return {
+        "subject": email.subject,
+        "preheader": email.preheader,
+        "sender": f"{s.sender_name} <{s.from_email}>",
+        "sender_name": s.sender_name,
+        "reply_to": s.reply_address if s.reply_address != s.from_email else "",
+        "list": post.newsletter.list or s.list,
+        "send_at": _short_date(post.newsletter.send_at, time_too=True),
+        "kb": f"{size / 1024:.0f}",
+        "limit_kb": CLIP_BYTES // 1024,
+        "percent": min(100, round(100 * size / CLIP_BYTES)),
+        "level": level,
+        "text": email.text,
+    }
+
+
+def _base_context(preview: Preview, snap: Snapshot, watch: str) -> dict[str, Any]:
+    problems = [
+        {**_finding_view(p, snap), "excerpt": _excerpt(p.path, p.line, snap.settings.root)}
+        for p in snap.problems
+    ]
+    return {
+        "prefix": PREFIX,
+        "site_title": snap.settings.site_title,
+        "blog_home": snap.builder.site.href("index.html"),
+        "gen": snap.gen,
+        "boot": preview.boot,
+        "watch": watch,
+        "problems": problems,
+    }
+
+
+def render_index(preview: Preview, snap: Snapshot) -> str:
+    """The list of every post, drafts included, newest first."""
+    rows = []
+    for entry in snap.ordered():
+        post = entry.post
+        status = snap.status.get(post.slug) if post else None
+        rows.append(
+            {
+                "key": entry.key,
+                "rel": entry.rel,
+                "title": entry.title,
+                "date": _short_date(post.date) if post else "",
+                "date_iso": post.date.isoformat() if post else "",
+                "draft": bool(post and post.draft),
+                "ok": entry.ok,
+                "chips": _chips(entry, status),
+                "counts": _counts(entry.findings),
+                "blog_href": snap.builder.site.href(f"{post.slug}/") if post and entry.ok else "",
+            }
+        )
+    drafts = sum(r["draft"] for r in rows)
+    return _page(
+        "index.html",
+        **_base_context(preview, snap, "*"),
+        page_title="Posts",
+        shape="index",
+        rows=rows,
+        drafts=drafts,
+        root=str(snap.settings.root),
+    )
+
+
+def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
+    """The preview of one post: blog, email at 600 and 375 px, plain text, checks."""
+    post = entry.post
+    status = snap.status.get(post.slug) if post else None
+    ctx: dict[str, Any] = {
+        **_base_context(preview, snap, entry.key),
+        "page_title": entry.title,
+        "entry": {"key": entry.key, "rel": entry.rel, "title": entry.title},
+        "chips": _chips(entry, status),
+        "date": _short_date(post.date, time_too=True) if post else "",
+        "author": post.author if post else "",
+        "findings": [_finding_view(f, snap) for f in entry.findings],
+        "counts": _counts(entry.findings),
+    }
+    if entry.crash:
+        return _page("error.html", **ctx, shape="crash", errors=[], crash=entry.crash)
+    if not entry.ok or entry.rendered is None:
+        errors = [
+            {**_finding_view(e, snap), "excerpt": _excerpt(e.path, e.line, snap.settings.root)}
+            for e in entry.errors
+        ]
+        return _page("error.html", **ctx, shape="error", errors=errors, crash=None)
+    r = entry.rendered
+    return _page(
+        "post.html",
+        **ctx,
+        shape="post",
+        blog_src=snap.builder.site.href(f"{r.slug}/") + "?embed",
+        blog_href=snap.builder.site.href(f"{r.slug}/"),
+        email=_email_view(snap, r),
+        email_src=f"{PREFIX}/email/{quote(entry.key)}",
+    )
+
+
+def render_message(
+    preview: Preview, snap: Snapshot, title: str, message: str, *, shape: str = "missing"
+) -> str:
+    """A short page: not found, deleted post."""
+    return _page(
+        "message.html",
+        **_base_context(preview, snap, "*"),
+        page_title=title,
+        message=message,
+        shape=shape,
+    )
+
+
+def render_crash(snap: Snapshot | None, tb: str) -> str:
+    """A 500 page with the traceback; only ever shown by the preview."""
+    return (
+        "<!DOCTYPE html><meta charset=utf-8><title>postpipe preview: internal error</title>"
+        f'<link rel="stylesheet" href="{PREFIX}/static/preview.css">'
+        '<main class="pp-wrap"><h1>Something went wrong inside postpipe</h1>'
+        "<p>This is a bug in postpipe, not in your post. The preview keeps running.</p>"
+        f'<pre class="pp-trace">{html.escape(tb)}</pre></main>'
+    )
+
+
+def email_for_preview(snap: Snapshot, email_html: str) -> str:
+    """The sent HTML, with images on the site's URL loaded from the preview.
+
+    Only ``src``/``background`` attributes change, so pictures show before the
+    site is deployed; links, text and size are those of the sent message.
+    """
+    site = snap.builder.site
+    pattern = re.compile(r'(\b(?:src|background)=["\'])' + re.escape(site.url) + "/")
+    return pattern.sub(lambda m: m.group(1) + site.base_path + "/", email_html)
+
+
+# ---------------------------------------------------------------------------
+# the HTTP server
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """Serves the preview on 127.0.0.1; one thread per request."""
+
+    daemon_threads = True
+
+    preview: Preview  # set before serving; binding first makes a busy port fail fast
+
+    def __init__(self, port: int = 8000, preview: Preview | None = None) -> None:
+        if preview is not None:
+            self.preview = preview
+        try:
+            super().__init__((HOST, port), _Handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PostpipeError(
+                    f"port {port} is already in use on {HOST}",
+                    hint=f"stop the program using port {port}, or run "
+                    "'postpipe preview --port 0' to pick a free port",
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise PostpipeError(
+                    f"no permission to listen on port {port}",
+                    hint="use a port above 1023, e.g. --port 8000, or --port 0 for any free one",
+                ) from None
+            raise PostpipeError(
+                f"cannot listen on {HOST}:{port}: {exc.strerror or exc}",
+                hint="try --port 0 to pick a free port",
+            ) from None
+        self.watcher: Watcher | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    def watch(self, *, interval: float = POLL_SECONDS, debounce: float = DEBOUNCE_SECONDS) -> None:
+        """Start the file watcher that rebuilds on change."""
+        self.watcher = Watcher(self.preview.watched, interval=interval, debounce=debounce)
+        self.watcher.start(self._rebuild)
+
+    def _rebuild(self, changed: set[Path]) -> None:
+        try:
+            self.preview.rebuild(changed)
+        except Exception:  # never let the watcher die: report and go on
+            self.preview.say("preview rebuild failed:\n" + traceback.format_exc())
+
+    def close(self) -> None:
+        """Stop watching, end the open event streams and close the socket."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        preview = getattr(self, "preview", None)  # unset when the first build failed
+        if preview is not None:
+            preview.close()
+        self.server_close()
+
+
+_SAFE_SEGMENT = re.compile(r"^[^\x00-\x1f\\]*$")
+
+
+def safe_path(raw: str) -> list[str] | None:
+    """The decoded segments of a request path, or None for anything that tries to leave.
+
+    Refuses ``..`` and ``.`` (plain or percent-encoded), encoded slashes and
+    backslashes (``%2f``, ``%5c``), NUL and control characters, and ``//``.
+    """
+    if re.search(r"%(2f|5c|00)", raw, re.IGNORECASE):
+        return None
+    path = unquote(raw, errors="strict") if "%" in raw else raw
+    if not path.startswith("/") or "//" in path:
+        return None
+    segments = path[1:].split("/")
+    for seg in segments:
+        if seg in (".", "..") or not _SAFE_SEGMENT.match(seg):
+            return None
+    return segments
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    server_version = "postpipe-preview"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass  # a request log would drown the rebuild lines
+
+    # -- responses ---------------------------------------------------------------
+    def _send(
+        self,
+        status: int,
+        body: bytes | str,
+        ctype: str = "text/html; charset=utf-8",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _not_found(self, snap: Snapshot) -> None:
+        self._send(
+            404,
+            render_message(
+                self.server.preview, snap, "Not found", "There is nothing at this address."
+            ),
+        )
+
+    # -- routing -----------------------------------------------------------------
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
+        self.do_GET()
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        snap = self.server.preview.snapshot
+        try:
+            self._route(snap)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception:
+            with contextlib.suppress(OSError):
+                self._send(500, render_crash(snap, traceback.format_exc()))
+
+    def _method_not_allowed(self) -> None:
+        self._send(405, "only GET and HEAD", "text/plain; charset=utf-8", {"Allow": "GET, HEAD"})
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _method_not_allowed  # noqa: N815
+
+    def _host_ok(self) -> bool:
+        # against DNS rebinding: a web page must not read drafts through a name of its own
+        host = self.headers.get("Host")
+        port = self.server.port
+        return host is None or host in (f"{HOST}:{port}", f"localhost:{port}")
+
+    def _route(self, snap: Snapshot) -> None:
+        if not self._host_ok():
+            self._send(403, f"use {self.server.url}", "text/plain; charset=utf-8")
+            return
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        try:
+            segments = safe_path(parts.path)
+        except UnicodeDecodeError:
+            segments = None
+        if segments is None:
+            self._not_found(snap)
+            return
+        path = "/" + "/".join(segments)
+        if path == "/":
+            self._send(200, render_index(self.server.preview, snap))
+        elif path == PREFIX or path.startswith(PREFIX + "/"):
+            self._preview_route(snap, segments[1:], query)
+        else:
+            self._site_route(snap, path, query)
+
+    def _preview_route(self, snap: Snapshot, rest: list[str], query: dict[str, list[str]]) -> None:
+        head, tail = (rest[0], rest[1:]) if rest else ("", [])
+        if head == "events" and not tail:
+            self._events(query)
+        elif head == "static" and len(tail) == 1 and tail[0] in ("preview.css", "preview.js"):
+            name = tail[0]
+            ctype = "text/css" if name.endswith(".css") else "text/javascript"
+            self._send(200, (CHROME / name).read_bytes(), f"{ctype}; charset=utf-8")
+        elif head == "posts" and tail:
+            entry = snap.entries.get("/".join(tail))
+            if entry is None:
+                self._send(
+                    404,
+                    render_message(
+                        self.server.preview,
+                        snap,
+                        "Post not found",
+                        "This post does not exist (any more). It may have been renamed or "
+                        "deleted; pick it again from the list of posts.",
+                    ),
+                )
+                return
+            page = render_post_page(self.server.preview, snap, entry)
+            self._send(500 if entry.crash else 200, page)
+        elif head == "email" and tail:
+            entry = snap.entries.get("/".join(tail))
+            email = entry.rendered.email if entry and entry.rendered else None
+            if email is None:
+                self._not_found(snap)
+                return
+            body = email.html if "as-sent" in query else email_for_preview(snap, email.html)
+            self._send(200, body)
+        else:
+            self._not_found(snap)
+
+    def _site_route(self, snap: Snapshot, path: str, query: dict[str, list[str]]) -> None:
+        base = snap.builder.site.base_path
+        if base and not (path == base or path.startswith(base + "/")):
+            self._not_found(snap)
+            return
+        rel = path[len(base) :].lstrip("/")
+        if rel == "" or rel.endswith("/"):
+            rel += "index.html"
+        content = snap.files.get(rel)
+        if content is None:
+            if f"{rel}/index.html" in snap.files:
+                self._send(301, "", headers={"Location": path + "/"})
+                return
+            # the page of a post that is broken right now: show why, not a stale page
+            if rel.endswith("/index.html") and rel.count("/") == 1:
+                entry = snap.by_slug(rel.split("/")[0])
+                if entry is not None and not entry.ok:
+                    page = render_post_page(self.server.preview, snap, entry)
+                    self._send(500 if entry.crash else 200, page)
+                    return
+            self._not_found(snap)
+            return
+        if isinstance(content, Path):
+            allowed = (snap.settings.root, PACKAGE_TEMPLATES)
+            resolved = content.resolve()
+            if not _inside(resolved, allowed) or not resolved.is_file():
+                self._not_found(snap)  # e.g. an image symlinked to a file outside the site
+                return
+            data = resolved.read_bytes()
+        else:
+            data = content
+        ctype = _content_type(rel)
+        if ctype.startswith("text/html") and "embed" not in query:
+            data = _inject_live(data, snap, self.server.preview.boot)
+        self._send(200, data, ctype)
+
+    # -- live reload ---------------------------------------------------------------
+    def _events(self, query: dict[str, list[str]]) -> None:
+        """Server-Sent Events: one ``data: {"gen", "keys", "all"}`` message per rebuild."""
+        preview = self.server.preview
+        since_text = self.headers.get("Last-Event-ID") or (query.get("since") or ["-1"])[0]
+        try:
+            since = int(since_text)
+        except ValueError:
+            since = -1
+        boot = (query.get("boot") or [""])[0]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(b"retry: 500\n\n")
+        if boot and boot != preview.boot:  # the page came from an earlier run of the server
+            snap = preview.snapshot
+            self._event(Change(snap.gen, everything=True))
+            since = snap.gen
+        elif since < 0:
+            since = preview.snapshot.gen
+        self.wfile.flush()
+        while not preview.closing:
+            change = preview.wait(since, KEEPALIVE_SECONDS)
+            if preview.closing:
+                break
+            if change is None:
+                self.wfile.write(b": keep-alive\n\n")  # also finds closed tabs
+                self.wfile.flush()
+                continue
+            self._event(change)
+            since = change.gen
+
+    def _event(self, change: Change) -> None:
+        self.wfile.write(f"id: {change.gen}\ndata: {change.to_json()}\n\n".encode())
+        self.wfile.flush()
+
+
+def _content_type(rel: str) -> str:
+    if rel.endswith(".html"):
+        return "text/html; charset=utf-8"
+    if rel.endswith(".xml"):
+        return "application/xml; charset=utf-8"
+    guessed = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+def _inject_live(page: bytes, snap: Snapshot, boot: str) -> bytes:
+    """A blog page opened on its own reloads itself on rebuilds (MkDocs injects the same)."""
+    tag = (
+        f'<script src="{PREFIX}/static/preview.js" data-mode="blog" data-gen="{snap.gen}"'
+        f' data-boot="{boot}"></script>'
+    ).encode()
+    at = page.rfind(b"</body>")
+    return page[:at] + tag + page[at:] if at >= 0 else page + tag
