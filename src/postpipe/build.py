@@ -98,10 +98,13 @@ def page_digest(page: str, assets: Iterable[Asset]) -> str:
 class Builder:
     """Renders posts of one site. One instance reuses its Markdown and Jinja setup."""
 
-    def __init__(self, settings: Settings, *, drafts: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, *, drafts: bool = False, write_cache: bool = True
+    ) -> None:
         self.settings = settings
         self.drafts = drafts
-        self.env = make_env(settings.root)
+        jinja_cache = settings.state_dir / "cache" / "jinja" if write_cache else None
+        self.env = make_env(settings.root, jinja_cache)
         self.markup = Markup()
         self.static = self._static_assets()
         css = self.static.get("style.css")

@@ -102,7 +102,7 @@ class RenderCache:
             self._db.close()
             self._db = None
 
-    def __init__(self, state_dir: Path, key: str) -> None:
+    def __init__(self, state_dir: Path, key: str, *, readonly: bool = False) -> None:
         self.base = state_dir / "cache"
         self.dir = self.base / key
         self.key = key
@@ -110,6 +110,7 @@ class RenderCache:
         self.lists: dict[str, Any] = {}
         self._loaded: dict[str, RenderedPost] = {}
         self._db: sqlite3.Connection | None = None
+        self.readonly = readonly  # a dry run: renders stay in memory, nothing is written
         index = self.dir / "index.pickle"
         if index.is_file():
             try:
@@ -170,10 +171,11 @@ class RenderCache:
     def put(self, r: RenderedPost, findings: Iterable[Finding]) -> Entry:
         rel = r.post.rel
         blob = digest(rel)[:20]
-        self.db.execute(
-            "INSERT OR REPLACE INTO renders (blob, data) VALUES (?, ?)",
-            (blob, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)),
-        )
+        if not self.readonly:
+            self.db.execute(
+                "INSERT OR REPLACE INTO renders (blob, data) VALUES (?, ?)",
+                (blob, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)),
+            )
         view = {k: v for k, v in r.view.items() if k not in _LIST_KEYS_DROPPED}
         entry = Entry(
             rel=rel,
@@ -194,7 +196,10 @@ class RenderCache:
             date=r.date,
         )
         self.entries[rel] = entry
-        self._loaded.pop(rel, None)
+        if self.readonly:
+            self._loaded[rel] = r
+        else:
+            self._loaded.pop(rel, None)
         return entry
 
     def forget(self, keep: Iterable[str]) -> int:
@@ -203,11 +208,14 @@ class RenderCache:
         gone = [r for r in self.entries if r not in keep]
         for rel in gone:
             entry = self.entries.pop(rel)
-            self.db.execute("DELETE FROM renders WHERE blob = ?", (entry.blob,))
+            if not self.readonly:
+                self.db.execute("DELETE FROM renders WHERE blob = ?", (entry.blob,))
         return len(gone)
 
     def save(self) -> None:
         """Commit the renders, write the index atomically, prune caches of other keys."""
+        if self.readonly:
+            return
         self.db.commit()  # the renders first: an index never names a missing render
         data = {"format": FORMAT, "entries": self.entries, "lists": self.lists}
         tmp = self.dir / f".index.{os.getpid()}"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -65,6 +65,8 @@ def render_incremental(
     drafts: bool = False,
     jobs: int | None = None,
     emit: Callable[[RenderedPost, list[Finding]], None] | None = None,
+    write_cache: bool = True,
+    save: bool = True,
 ) -> SiteRender:
     """Render what changed since the last run; raises ErrorGroup on bad input.
 
@@ -83,8 +85,8 @@ def render_incremental(
                 )
             ]
         )
-    builder = Builder(settings, drafts=drafts)
-    cache = RenderCache(settings.state_dir, cache_key(settings, drafts))
+    builder = Builder(settings, drafts=drafts, write_cache=write_cache)
+    cache = RenderCache(settings.state_dir, cache_key(settings, drafts), readonly=not write_cache)
     paths = source_files(posts_dir)
     rels = {p: p.relative_to(root).as_posix() for p in paths}
 
@@ -165,7 +167,7 @@ def render_incremental(
     forgotten = cache.forget(kept)
     entries = [cache.entries[rel] for rel in kept if rel in cache.entries]
     entries.sort(key=lambda e: (e.view["date"], e.slug), reverse=True)
-    if todo or forgotten:
+    if save and (todo or forgotten):
         cache.save()
     skipped = sum(1 for p in loaded.values() if p.draft and not drafts)
     return SiteRender(
@@ -220,13 +222,22 @@ def render_many(
     if workers < 2 or len(posts) < PARALLEL_MIN:
         yield from (_render_checked(builder, p, links) for p in posts)
         return
+    from concurrent.futures import ProcessPoolExecutor  # only when it pays
+
     size = max(4, len(posts) // (workers * 8))
     chunks = [list(posts[i : i + size]) for i in range(0, len(posts), size)]
     with ProcessPoolExecutor(
         workers, initializer=_init_worker, initargs=(settings, drafts, links)
     ) as pool:
-        for chunk in pool.map(_render_chunk, chunks):
-            yield from chunk
+        # a few chunks in flight per worker: results are written out as they come,
+        # so a thousand renders are never all waiting in memory
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_render_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 # ---------------------------------------------------------------------------
@@ -360,7 +371,7 @@ def build_site(
                 stage.add(path, content)
 
     try:
-        site = render_incremental(settings, drafts=drafts, jobs=jobs, emit=emit)
+        site = render_incremental(settings, drafts=drafts, jobs=jobs, emit=emit, save=False)
         cache, builder = site.cache, site.builder
         for e in site.entries:  # posts taken from the cache
             if e.rel in rendered_now:

@@ -93,7 +93,7 @@ class Publisher:
         self.dry_run = dry_run
         self.report = Report()
         self._say = say
-        self.builder = Builder(settings)
+        self.builder = Builder(settings, write_cache=not dry_run)
         ledger_path = settings.state_dir / "ledger.sqlite3"
         # a dry run writes nothing, not even a new ledger file
         self.ledger = Ledger(
@@ -136,7 +136,7 @@ class Publisher:
         s = self.settings
         if not slugs:
             # every post: through the render cache, like build (bad input stops the run)
-            site = render_incremental(s, drafts=False)
+            site = render_incremental(s, drafts=False, write_cache=not self.dry_run)
             lazy: list[Any] = [LazyRendered(site.cache, e) for e in site.entries]
             return self._checked(lazy, [f for e in site.entries for f in e.findings])
         # named posts (send): other posts' problems must not block them

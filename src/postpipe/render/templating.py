@@ -14,8 +14,12 @@ from ..errors import TemplateError
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def make_env(root: Path) -> jinja2.Environment:
-    """One environment per build: ``root/templates`` overrides the package file by file."""
+def make_env(root: Path, bytecode_dir: Path | None = None) -> jinja2.Environment:
+    """One environment per build: ``root/templates`` overrides the package file by file.
+
+    With ``bytecode_dir``, compiled templates are kept there between runs (Jinja
+    checks the source, so an edited template is compiled again).
+    """
     loaders: list[jinja2.BaseLoader] = []
     site_templates = root / "templates"
     if site_templates.is_dir():
@@ -28,7 +32,16 @@ def make_env(root: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(bytecode_dir) if bytecode_dir else None,
     )
+
+
+def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only site still builds, only slower
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def template_paths(root: Path) -> list[Path]:
