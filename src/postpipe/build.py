@@ -6,25 +6,26 @@ file references; ``pipeline`` decides what to render and writes it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from .assets import Asset, digest, make_asset
 from .config import Settings
 from .content import Post
 from .render import blog, i18n
-from .render.email import (
-    LinkPolicy,
-    RenderedEmail,
-    render_newsletter,
-    unsubscribe_for,
-)
-from .render.markup import Markup, MarkupResult, Resolver, first_paragraph
 from .render.templating import PACKAGE_TEMPLATES, make_env, render
+
+if TYPE_CHECKING:  # Markdown, lxml and Jinja load when something is rendered
+    import jinja2
+
+    from .render.email import RenderedEmail
+    from .render.markup import Markup, MarkupResult, Resolver
 
 FileContent = bytes | Path  # bytes to write, or a file to copy
 
@@ -103,9 +104,7 @@ class Builder:
     ) -> None:
         self.settings = settings
         self.drafts = drafts
-        jinja_cache = settings.state_dir / "cache" / "jinja" if write_cache else None
-        self.env = make_env(settings.root, jinja_cache)
-        self.markup = Markup()
+        self._jinja_cache = settings.state_dir / "cache" / "jinja" if write_cache else None
         self.static = self._static_assets()
         css = self.static.get("style.css")
         base_path = urlsplit(settings.site_url).path.rstrip("/")
@@ -117,6 +116,16 @@ class Builder:
             author=settings.author,
             css_href=f"{base_path}/{css.name}" if css else f"{base_path}/static/style.css",
         )
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        return make_env(self.settings.root, self._jinja_cache)
+
+    @cached_property
+    def markup(self) -> Markup:
+        from .render.markup import Markup
+
+        return Markup()
 
     def _static_assets(self) -> dict[str, Asset]:
         found: dict[str, Path] = {}
@@ -136,11 +145,13 @@ class Builder:
         deps: list[str],
         seen_links: list[tuple[str, str | None]],
     ) -> Resolver:
+        from .render.markup import Resolver
+
         posts_dir = self.settings.root / "posts"
 
         def image(src: str) -> Asset | None:
             for base in (post.source.parent, posts_dir, posts_dir / "images"):
-                candidate = (base / src.split("?")[0].lstrip("/")).resolve()
+                candidate = _norm(base / src.split("?")[0].lstrip("/"))
                 deps.append(str(candidate))
                 if candidate.is_file():
                     asset = make_asset(candidate)
@@ -149,7 +160,7 @@ class Builder:
             return None
 
         def other(path: str) -> str | None:
-            source = (post.source.parent / path).resolve()
+            source = _norm(post.source.parent / path)
             target = links.get(source)
             slug, draft = (target.slug, target.draft) if target is not None else (None, False)
             if slug is None or (draft and not self.drafts):
@@ -179,6 +190,8 @@ class Builder:
                 deps.append(str(img.path))
         resolver = self.resolver(post, by_source, assets, deps, seen_links)
         result = self.markup.convert(post.body, resolver)
+        from .render.markup import first_paragraph
+
         summary = post.summary or first_paragraph(result.html)
         view = blog.post_view(
             post, html=result.html, toc=result.toc, summary=summary, assets=assets, site=self.site
@@ -208,6 +221,8 @@ class Builder:
     ) -> RenderedEmail:
         """The newsletter of a post; ``view_url`` is the CMS URL when it is known,
         ``media`` maps the site URL of an image to where the CMS serves it."""
+        from .render.email import LinkPolicy, render_newsletter, unsubscribe_for
+
         s = self.settings
         post, view = rendered.post, rendered.view
         assert post.newsletter is not None
@@ -290,6 +305,12 @@ def post_files(r: RenderedPost) -> dict[str, FileContent]:
     for asset in r.assets.values():
         files[asset.name] = asset.source
     return files
+
+
+def _norm(path: Path) -> Path:
+    """``a/b/../c`` → ``a/c`` without touching the disk (the site root is absolute
+    already; ``Path.resolve`` per link and image was a tenth of a small rebuild)."""
+    return Path(os.path.normpath(path))
 
 
 def _origin_path(url: str) -> str:

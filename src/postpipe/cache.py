@@ -31,6 +31,7 @@ from .render.templating import PACKAGE_TEMPLATES, template_paths
 FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parent
 KEEP_KEYS = 3  # cache folders kept (e.g. build, build --drafts, publish)
+DB_NAME = "renders.sqlite3"
 
 Stat = tuple[int, int] | None
 
@@ -95,12 +96,11 @@ def outputs_of(r: RenderedPost) -> dict[str, str]:
 
 
 class RenderCache:
-    """The cache of one key (one set of templates and settings)."""
+    """The cache of one key (one set of templates and settings).
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    One SQLite file holds the full renders (loaded one at a time, when needed)
+    and the index entries (all loaded at start; only changed ones written back).
+    """
 
     def __init__(self, state_dir: Path, key: str, *, readonly: bool = False) -> None:
         self.base = state_dir / "cache"
@@ -108,53 +108,59 @@ class RenderCache:
         self.key = key
         self.entries: dict[str, Entry] = {}
         self.lists: dict[str, Any] = {}
-        self._loaded: dict[str, RenderedPost] = {}
-        self._db: sqlite3.Connection | None = None
         self.readonly = readonly  # a dry run: renders stay in memory, nothing is written
-        index = self.dir / "index.pickle"
-        if index.is_file():
-            try:
-                with index.open("rb") as f:
-                    data = pickle.load(f)
-                if data.get("format") == FORMAT:
-                    self.entries = data["entries"]
-                    self.lists = data.get("lists", {})
-            except (
-                OSError,
-                pickle.UnpicklingError,
-                EOFError,
-                AttributeError,
-                KeyError,
-                ImportError,
-                TypeError,
-                ValueError,
-            ):
-                self.entries = {}  # a damaged cache is only a slower build
+        self._loaded: dict[str, RenderedPost] = {}
+        self._dirty: set[str] = set()
+        self._gone: dict[str, str] = {}  # rel → blob
+        self._lists_dirty = False
+        self._db: sqlite3.Connection | None = None
+        if (self.dir / DB_NAME).is_file():
+            self._read()
 
-    # -- lookups -----------------------------------------------------------------
-    def fresh(self, rel: str, stat: Stat, slugs: dict[str, str | None]) -> Entry | None:
-        """The entry of ``rel`` if nothing it depends on changed."""
-        entry = self.entries.get(rel)
-        if entry is None or entry.stat != stat or stat is None:
-            return None
-        if any(stat_of(path) != st for path, st in entry.deps):
-            return None
-        if any(slugs.get(path) != slug for path, slug in entry.links):
-            return None
-        return entry
+    def _read(self) -> None:
+        try:
+            meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != str(FORMAT):
+                raise ValueError("another cache format")
+            self.entries = {
+                rel: pickle.loads(data)
+                for rel, data in self.db.execute("SELECT rel, data FROM entries")
+            }
+            self.lists = pickle.loads(meta["lists"]) if "lists" in meta else {}
+        except (
+            sqlite3.DatabaseError,
+            pickle.UnpicklingError,
+            EOFError,
+            AttributeError,
+            KeyError,
+            ImportError,
+            TypeError,
+            ValueError,
+        ):
+            # a damaged or older cache is only a slower build: start afresh
+            self.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.entries, self.lists = {}, {}
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     @property
     def db(self) -> sqlite3.Connection:
-        """Rendered posts, one row each: one file instead of thousands."""
         if self._db is None:
             self.dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.dir / "renders.sqlite3", timeout=30)
+            self._db = sqlite3.connect(self.dir / DB_NAME, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS renders (blob TEXT PRIMARY KEY, data BLOB NOT NULL)"
+            self._db.executescript(
+                "CREATE TABLE IF NOT EXISTS renders (blob TEXT PRIMARY KEY, data BLOB NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, data BLOB NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
             )
         return self._db
 
+    # -- lookups -----------------------------------------------------------------
     def load(self, entry: Entry, *, keep: bool = True) -> RenderedPost:
         """The full render of an entry (kept in memory with ``keep``)."""
         if entry.rel in self._loaded:
@@ -196,38 +202,56 @@ class RenderCache:
             date=r.date,
         )
         self.entries[rel] = entry
+        self._dirty.add(rel)
+        self._gone.pop(rel, None)
         if self.readonly:
             self._loaded[rel] = r
         else:
             self._loaded.pop(rel, None)
         return entry
 
+    def set_lists(self, lists: dict[str, Any]) -> None:
+        self.lists = lists
+        self._lists_dirty = True
+
     def forget(self, keep: Iterable[str]) -> int:
         """Drop entries of posts that no longer exist (or are not rendered)."""
         keep = set(keep)
         gone = [r for r in self.entries if r not in keep]
         for rel in gone:
-            entry = self.entries.pop(rel)
-            if not self.readonly:
-                self.db.execute("DELETE FROM renders WHERE blob = ?", (entry.blob,))
+            self._gone[rel] = self.entries.pop(rel).blob
+            self._dirty.discard(rel)
         return len(gone)
 
     def save(self) -> None:
-        """Commit the renders, write the index atomically, prune caches of other keys."""
+        """Write what changed in one transaction; prune caches of other keys."""
         if self.readonly:
             return
-        self.db.commit()  # the renders first: an index never names a missing render
-        data = {"format": FORMAT, "entries": self.entries, "lists": self.lists}
-        tmp = self.dir / f".index.{os.getpid()}"
-        with tmp.open("wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.dir / "index.pickle")
+        db = self.db
+        for rel in self._dirty:
+            db.execute(
+                "INSERT OR REPLACE INTO entries (rel, data) VALUES (?, ?)",
+                (rel, pickle.dumps(self.entries[rel], protocol=pickle.HIGHEST_PROTOCOL)),
+            )
+        for rel, blob in self._gone.items():
+            db.execute("DELETE FROM entries WHERE rel = ?", (rel,))
+            db.execute("DELETE FROM renders WHERE blob = ?", (blob,))
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?)", (str(FORMAT),))
+        if self._lists_dirty:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('lists', ?)",
+                (pickle.dumps(self.lists),),
+            )
+        db.commit()
+        self._dirty.clear()
+        self._gone.clear()
+        self._lists_dirty = False
         os.utime(self.dir)
         others = sorted(
             (
                 p
                 for p in self.base.iterdir()
-                if p.is_dir() and p != self.dir and p.name != "manifests"
+                if p.is_dir() and p != self.dir and p.name not in ("manifests", "jinja")
             ),
             key=lambda p: p.stat().st_mtime,
             reverse=True,

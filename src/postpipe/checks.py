@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from .build import RenderedPost
 from .errors import PostpipeError
-from .render.email import iter_hrefs
 
 ERROR, WARNING = "error", "warning"
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
@@ -147,6 +146,8 @@ def check_email(r: RenderedPost) -> list[Finding]:
             f"the email is {size / 1024:.0f} KB of HTML, close to Gmail's 102 KB clipping limit",
             "the provider adds tracking; leave room",
         )
+    from .render.email import iter_hrefs  # lxml: only when a newsletter is checked
+
     hrefs = list(iter_hrefs(email.html))
     unsub = email.unsubscribe_url
     if unsub not in hrefs or unsub not in email.text:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from .assets import digest, file_digest
 from .build import Builder, FileContent, RenderedPost, post_files
 from .cache import Entry, RenderCache, cache_key, stat_of
-from .checks import ERROR, Finding, check_post, from_errors, run_checks
+from .checks import ERROR, Finding, check_post, from_errors
 from .config import Settings
 from .content import Post, load_post, load_posts
 from .content import post_files as source_files
@@ -46,6 +46,7 @@ class SiteRender:
     entries: list[Entry]  # newest first; drafts only when rendering drafts
     rendered_now: int = 0
     drafts_skipped: int = 0
+    errors: list[ContentError] = field(default_factory=list)  # with ``tolerant``
 
     def rendered(self, entry: Entry) -> RenderedPost:
         return self.cache.load(entry)
@@ -67,11 +68,13 @@ def render_incremental(
     emit: Callable[[RenderedPost, list[Finding]], None] | None = None,
     write_cache: bool = True,
     save: bool = True,
+    tolerant: bool = False,
 ) -> SiteRender:
     """Render what changed since the last run; raises ErrorGroup on bad input.
 
     ``emit`` sees each post as it is rendered (the build writes it out at once, so
-    a thousand renders are never all in memory).
+    a thousand renders are never all in memory). With ``tolerant`` a post with
+    bad input is left out and its errors are kept in ``SiteRender.errors``.
     """
     root = settings.root
     posts_dir = root / "posts"
@@ -123,7 +126,8 @@ def render_incremental(
         else:
             continue
         if link.slug in first:
-            post = loaded.get(rel)
+            post = loaded.pop(rel, None)
+            reused.pop(rel, None)
             line = 1 if post is None else post.line("slug" if "slug" in post.line_of else "title")
             errors.append(
                 ContentError(
@@ -135,8 +139,8 @@ def render_incremental(
             )
             continue
         first[link.slug] = rel
-        links[path.resolve()] = link
-    if errors:
+        links[path] = link  # absolute: the site root is resolved
+    if errors and not tolerant:
         raise ErrorGroup(errors)
 
     # 3. a cached post whose links now point elsewhere is stale too
@@ -152,9 +156,11 @@ def render_incremental(
                 author=settings.author,
                 rel=rel,
             )
-            if errs:
-                raise ErrorGroup(errs)
-            assert post is not None
+            if post is None:
+                if not tolerant:
+                    raise ErrorGroup(errs)
+                errors.extend(errs)
+                continue
             loaded[rel] = post
 
     # 4. render the rest
@@ -177,6 +183,7 @@ def render_incremental(
         entries=entries,
         rendered_now=len(todo),
         drafts_skipped=skipped,
+        errors=errors,
     )
 
 
@@ -268,7 +275,8 @@ class BuildReport:
 
 def _list_files(site: SiteRender) -> dict[str, FileContent]:
     entries = site.entries
-    feed = [site.rendered(e).view for e in entries if not e.draft][:FEED_ENTRIES]
+    newest = [e for e in entries if not e.draft][:FEED_ENTRIES]
+    feed = [site.cache.load(e, keep=False).view for e in newest]
     files = site.builder.list_files([e.view for e in entries], feed)
     return {f"site/{path}": content for path, content in files.items()}
 
@@ -291,6 +299,7 @@ class _Stage:
 
     def __init__(self, out: Path, manifest: dict[str, str] | None) -> None:
         self.out = out
+        self.out_str = str(out)
         self.manifest = manifest or {}
         self.cold = manifest is None or not (out / "site").is_dir()
         # beside the output folder, not in it: a failed first build creates nothing
@@ -302,7 +311,9 @@ class _Stage:
     def needs(self, path: str, d: str) -> bool:
         if path in self.seen:  # e.g. an image that several posts show
             return False
-        return self.cold or self.manifest.get(path) != d or not (self.out / path).exists()
+        if self.cold or self.manifest.get(path) != d:
+            return True
+        return not os.path.exists(os.path.join(self.out_str, path))  # deleted by hand
 
     def add(self, path: str, content: FileContent) -> None:
         dest = self.dir / path
@@ -406,14 +417,15 @@ def build_site(
             for path, content in files.items():
                 if stage.needs(path, outputs[path]):
                     stage.add(path, content)
-            cache.lists = {"key": lists_key, "outputs": outputs}
+            cache.set_lists({"key": lists_key, "outputs": outputs})
         expected.update(outputs)
         removed = stage.commit(expected)
     except BaseException:
         stage.discard()
         raise
-    _write_file(manifest_path, json.dumps(expected, indent=0, sort_keys=True).encode())
-    cache.save()
+    if expected != stage.manifest or stage.staged or site.rendered_now:
+        _write_file(manifest_path, json.dumps(expected, indent=0, sort_keys=True).encode())
+        cache.save()
     findings = site.findings
     refused_slugs = sorted(
         {e.slug for e in site.entries if e.has_email and any(f.level == ERROR for f in e.findings)}
@@ -476,23 +488,15 @@ def render_site(
 
 def check_site(settings: Settings) -> tuple[list[Finding], int]:
     """``postpipe check``: every finding of every post, drafts included; never raises
-    for bad posts (they become findings)."""
-    posts, errors = load_posts(
-        settings.root,
-        tz=settings.tz,
-        lang=settings.lang,
-        author=settings.author,
-        raise_errors=False,
-    )
-    findings = from_errors(errors)
+    for bad posts (they become findings). Uses the render cache like ``build``."""
     try:
-        builder = Builder(settings, drafts=True)
-        findings += run_checks(builder.render_all(posts))
+        site = render_incremental(settings, drafts=True, tolerant=True)
     except TemplateError as exc:
-        findings += from_errors([exc])
-    except ErrorGroup as exc:
-        findings += from_errors(exc.errors)
-    checked = len(posts) + len({e.path for e in errors})
+        return from_errors([exc]), 0
+    except ErrorGroup as exc:  # no posts/ folder
+        return from_errors(exc.errors), 0
+    findings = from_errors(site.errors) + site.findings
+    checked = len(site.entries) + len({e.path for e in site.errors})
     return findings, checked
 
 

@@ -267,9 +267,7 @@ class Publisher:
         if r.email is not None and view_url == r.view["url"] and not media:
             email = r.email  # rendered for the site's own URL already
         else:
-            email = self.builder.render_email(
-                r, view_url=view_url, list_target=s.list, media=media
-            )
+            email = self.builder.render_email(r, view_url=view_url, list_target=s.list, media=media)
         assert r.post.newsletter is not None
         return OutgoingEmail(
             slug=r.slug,
@@ -324,7 +322,12 @@ class Publisher:
         # what the campaign depends on, compared without rendering the email again
         media = self.media_urls(r) if getattr(self.cms, "media_url", None) else {}
         content_hash = digest(
-            facts.subject, facts.preheader, facts.html, facts.text, facts.list_id or "", ref.url,
+            facts.subject,
+            facts.preheader,
+            facts.html,
+            facts.text,
+            facts.list_id or "",
+            ref.url,
             *(f"{k}={v}" for k, v in sorted(media.items())),
         )
         send_at = facts.send_at
@@ -582,10 +585,34 @@ class Publisher:
         return self.report
 
     def status(self) -> list[dict[str, Any]]:
-        """One row per post: CMS state and newsletter state from the ledger."""
+        """One row per post: CMS state and newsletter state from the ledger.
+
+        A file that cannot be read gets a row of its own (state ``invalid``) with
+        its first error, so one broken post does not hide the others.
+        """
         s = self.settings
-        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
-        rows = []
+        posts, errors = load_posts(
+            s.root, tz=s.tz, lang=s.lang, author=s.author, raise_errors=False
+        )
+        rows: list[dict[str, Any]] = []
+        for path in dict.fromkeys(e.path for e in errors if e.path):
+            first = next(e for e in errors if e.path == path)
+            rows.append(
+                {
+                    "slug": path,
+                    "title": "",
+                    "date": None,
+                    "post": "invalid",
+                    "cms": self.cms.name,
+                    "cms_id": None,
+                    "url": None,
+                    "newsletter": "unknown",
+                    "list": self.lst.name,
+                    "send_at": None,
+                    "sent_at": None,
+                    "last_error": f"{first}" + (f" ({first.hint})" if first.hint else ""),
+                }
+            )
         for post in posts:
             cms = self.ledger.get(post.slug, KIND_CMS, self.cms.name)
             lst = self.ledger.get(post.slug, KIND_LIST, self.lst.name)

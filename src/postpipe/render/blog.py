@@ -8,9 +8,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from ..assets import Asset
@@ -18,6 +17,9 @@ from ..content import Post, slugify
 from . import i18n
 from .links import absolutize_html
 from .templating import render
+
+if TYPE_CHECKING:
+    import jinja2
 
 PER_PAGE = 10
 FEED_ENTRIES = 20

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import lxml.html
+if TYPE_CHECKING:
+    import lxml.html
 
 
 def absolute(href: str, page_url: str, site_url: str) -> str:
@@ -40,13 +43,15 @@ def add_query(url: str, params: str) -> str:
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement:
     """Parse a body fragment into one wrapping ``<div>``."""
+    import lxml.html  # loaded when an email or a feed is made, not for a no-op build
+
     return lxml.html.fragment_fromstring(html, create_parent="div")
 
 
 def serialize_children(root: lxml.html.HtmlElement) -> str:
-    text = root.text or ""
-    from html import escape
+    import lxml.html
 
+    text = root.text or ""
     return escape(text, quote=False) + "".join(
         lxml.html.tostring(child, encoding="unicode", method="html") for child in root
     )

@@ -20,7 +20,7 @@ from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from ..assets import Asset
 
-EXTENSIONS = ["extra", "toc", "sane_lists", "smarty"]
+EXTENSIONS = ["extra", "toc", "sane_lists", "smarty"]  # as Markup builds them below
 EXTENSION_CONFIGS = {"toc": {"toc_depth": "2-3"}}
 
 _EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//|#)", re.I)
@@ -118,9 +118,18 @@ class Markup:
 
     def __init__(self) -> None:
         self._ext = _PostpipeExtension()
+        # extension objects, not names: names are looked up through the installed
+        # packages' entry points, which costs more than the rest of the set-up
+        from markdown.extensions import extra, sane_lists, smarty, toc
+
         self._md = markdown.Markdown(
-            extensions=[*EXTENSIONS, self._ext],
-            extension_configs=EXTENSION_CONFIGS,
+            extensions=[
+                extra.ExtraExtension(),
+                toc.TocExtension(**EXTENSION_CONFIGS["toc"]),
+                sane_lists.SaneListExtension(),
+                smarty.SmartyExtension(),
+                self._ext,
+            ],
             output_format="html",
         )
         smarty = self._md.treeprocessors["smarty"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -20,6 +21,8 @@ def make_env(root: Path, bytecode_dir: Path | None = None) -> jinja2.Environment
     With ``bytecode_dir``, compiled templates are kept there between runs (Jinja
     checks the source, so an edited template is compiled again).
     """
+    import jinja2  # imported when something is rendered, not for a no-op build
+
     loaders: list[jinja2.BaseLoader] = []
     site_templates = root / "templates"
     if site_templates.is_dir():
@@ -37,6 +40,8 @@ def make_env(root: Path, bytecode_dir: Path | None = None) -> jinja2.Environment
 
 
 def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    import jinja2
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -55,6 +60,8 @@ def template_paths(root: Path) -> list[Path]:
 
 def render(env: jinja2.Environment, name: str, **context: Any) -> str:
     """Render a template; any Jinja error becomes a TemplateError with file and line."""
+    import jinja2
+
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
