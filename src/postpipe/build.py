@@ -52,6 +52,11 @@ class RenderedPost:
         return self.post.slug
 
     @property
+    def rel(self) -> str:
+        """The post file, relative to the site (as findings name it)."""
+        return self.post.rel
+
+    @property
     def date(self) -> datetime:
         return self.post.date
 

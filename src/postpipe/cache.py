@@ -270,6 +270,7 @@ class LazyRendered:
     def __init__(self, cache: RenderCache, entry: Entry) -> None:
         self._cache = cache
         self._entry = entry
+        self.rel = entry.rel
         self.slug = entry.slug
         self.date = entry.date
         self.url = str(entry.view["url"])

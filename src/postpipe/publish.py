@@ -173,10 +173,10 @@ class Publisher:
         self.report.findings = findings
         bad = {f.path for f in findings if f.level == ERROR}
         for r in rendered:
-            if r.post.rel in bad:
+            if r.rel in bad:
                 self.report.failures += 1
                 self.say(f"skip   {r.slug}: it has errors; run 'postpipe check'")
-        return [r for r in rendered if r.post.rel not in bad]
+        return [r for r in rendered if r.rel not in bad]
 
     # -- the CMS -----------------------------------------------------------------
     def push_of(self, r: RenderedPost) -> PostPush:
