@@ -83,13 +83,16 @@ def inline_css(html: str, engine: str = "premailer") -> str:
     is kept in the media queries so phone rules beat the inline styles.
     """
     protected, saved = _protect(html)
+    return _restore(_inline_protected(protected, engine), saved)
+
+
+def _inline_protected(html: str, engine: str) -> str:
+    """The engine itself, on HTML whose merge tags are already protected."""
     if engine == "premailer":
-        out = _premailer(protected)
-    elif engine == "css-inline":
-        out = _css_inline(protected)
-    else:
-        raise ConfigError(f"unknown inliner '{engine}'", hint="use premailer or css-inline")
-    return _restore(out, saved)
+        return _premailer(html)
+    if engine == "css-inline":
+        return _css_inline(html)
+    raise ConfigError(f"unknown inliner '{engine}'", hint="use premailer or css-inline")
 
 
 _PREMAILER: Any = None
@@ -252,6 +255,26 @@ _BLOCK = {
 }
 
 
+def fill_words(words: list[str], width: int, first: str = "", rest: str = "") -> str:
+    """Greedy wrap at spaces, never breaking a word (a URL longer than the line
+    stands alone). The same lines as ``textwrap.fill(" ".join(words), width,
+    initial_indent=first, subsequent_indent=rest, break_long_words=False,
+    break_on_hyphens=False)``, in a fraction of the time (a test compares them)."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if not line:
+            line = (rest if lines else first) + word
+        elif len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = rest + word
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -330,19 +353,8 @@ class _TextRenderer:
     def wrap(self, text: str, indent: str = "", first: str | None = None) -> str:
         lines = []
         for i, para in enumerate(text.split("\n")):
-            words = " ".join(para.split())
             lead = first if (first is not None and i == 0) else indent
-            lines.append(
-                textwrap.fill(
-                    words,
-                    self.width,
-                    initial_indent=lead,
-                    subsequent_indent=indent,
-                    break_long_words=False,
-                    break_on_hyphens=False,
-                )
-                or lead.rstrip()
-            )
+            lines.append(fill_words(para.split(), self.width, lead, indent) or lead.rstrip())
         return "\n".join(lines)
 
     def block(self, el: lxml.html.HtmlElement) -> list[str]:
@@ -496,6 +508,8 @@ class RenderedEmail:
     text: str
     view_url: str
     unsubscribe_url: str
+    #: every href and src of the mail (merge tags as written), for the checks
+    links: tuple[str, ...] = ()
 
 
 def render_newsletter(
@@ -543,8 +557,11 @@ def render_newsletter(
     protected, saved = _protect(html)
     doc = lxml.html.document_fromstring(protected)
     prepare_links(doc, links)
+    links = tuple(_restore(value, saved) for value in _hrefs(doc))
     html = lxml.html.tostring(doc, encoding="unicode", method="html", doctype="<!DOCTYPE html>")
-    html = inline_css(_restore(html, saved), inliner)
+    # inline while the merge tags are still protected (inline_css's work, minus a
+    # second protect pass over the whole mail)
+    html = _restore(_inline_protected(html, inliner), saved)
     return RenderedEmail(
         subject=subject,
         preheader=preheader,
@@ -552,6 +569,7 @@ def render_newsletter(
         text=_tidy_text(text),
         view_url=view_url,
         unsubscribe_url=unsubscribe_url,
+        links=links,
     )
 
 
@@ -603,9 +621,14 @@ def build_message(
 def iter_hrefs(html: str) -> Iterator[str]:
     """Every href and src of a document (for checks)."""
     protected, saved = _protect(html)
-    doc = lxml.html.document_fromstring(protected)
+    for value in _hrefs(lxml.html.document_fromstring(protected)):
+        yield _restore(value, saved)
+
+
+def _hrefs(doc: lxml.html.HtmlElement) -> Iterator[str]:
     for el in doc.iter():
         if isinstance(el.tag, str):
             for attr in ("href", "src"):
-                if el.get(attr) is not None:
-                    yield _restore(el.get(attr), saved)
+                value = el.get(attr)
+                if value is not None:
+                    yield value
