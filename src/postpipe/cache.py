@@ -23,8 +23,8 @@ from typing import Any
 
 from . import __version__
 from .assets import digest, file_digest
-from .build import EmailFacts, RenderedPost
-from .checks import Finding
+from .build import EmailFacts, FileContent, RenderedPost, post_files
+from .checks import ERROR, Finding
 from .config import FIELDS, Settings
 from .render.templating import PACKAGE_TEMPLATES, template_paths
 
@@ -95,6 +95,52 @@ def outputs_of(r: RenderedPost) -> dict[str, str]:
     return out
 
 
+def build_files(r: RenderedPost, *, newsletter: bool) -> dict[str, FileContent]:
+    """The files of one post under the build folder (the newsletter only if allowed)."""
+    files: dict[str, FileContent] = {f"site/{p}": c for p, c in post_files(r).items()}
+    if newsletter and r.email is not None:
+        files[f"newsletters/{r.slug}.html"] = r.email.html.encode()
+        files[f"newsletters/{r.slug}.txt"] = r.email.text.encode()
+    return files
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A render made ready for the cache and the build folder, where it was rendered
+    (in a worker process: the main process then neither unpickles nor re-pickles it)."""
+
+    entry: Entry
+    blob: bytes  # the pickled RenderedPost
+    files: dict[str, FileContent]  # build outputs; no newsletter with an error finding
+
+
+def prepare(r: RenderedPost, findings: Iterable[Finding]) -> Prepared:
+    findings = tuple(findings)
+    view = {k: v for k, v in r.view.items() if k not in _LIST_KEYS_DROPPED}
+    entry = Entry(
+        rel=r.rel,
+        stat=stat_of(r.post.source),
+        slug=r.slug,
+        draft=r.post.draft,
+        blob=digest(r.rel)[:20],
+        deps=tuple((p, stat_of(p)) for p in r.deps),
+        links=r.links,
+        findings=findings,
+        view=view,
+        listing=digest(pickle.dumps(view)),
+        body=digest(str(r.view["html"])),
+        page=r.page_digest,
+        outputs=outputs_of(r),
+        has_email=r.email is not None,
+        email=r.email_facts(),
+        date=r.date,
+    )
+    ok = not any(f.level == ERROR for f in findings)
+    return Prepared(
+        entry, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), build_files(r, newsletter=ok)
+    )
+
+
 class RenderCache:
     """The cache of one key (one set of templates and settings).
 
@@ -110,6 +156,7 @@ class RenderCache:
         self.lists: dict[str, Any] = {}
         self.readonly = readonly  # a dry run: renders stay in memory, nothing is written
         self._loaded: dict[str, RenderedPost] = {}
+        self._mem: dict[str, bytes] = {}  # renders of a read-only (dry) run
         self._dirty: set[str] = set()
         self._gone: dict[str, str] = {}  # rel → blob
         self._lists_dirty = False
@@ -165,50 +212,35 @@ class RenderCache:
         """The full render of an entry (kept in memory with ``keep``)."""
         if entry.rel in self._loaded:
             return self._loaded[entry.rel]
-        row = self.db.execute("SELECT data FROM renders WHERE blob = ?", (entry.blob,)).fetchone()
-        if row is None:
-            raise KeyError(f"the render cache lost {entry.rel}; delete .postpipe/cache")
-        r: RenderedPost = pickle.loads(row[0])
+        if entry.blob in self._mem:
+            data = self._mem[entry.blob]
+        else:
+            row = self.db.execute(
+                "SELECT data FROM renders WHERE blob = ?", (entry.blob,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"the render cache lost {entry.rel}; delete .postpipe/cache")
+            data = row[0]
+        r: RenderedPost = pickle.loads(data)
         if keep:
             self._loaded[entry.rel] = r
         return r
 
     # -- updates -----------------------------------------------------------------
-    def put(self, r: RenderedPost, findings: Iterable[Finding]) -> Entry:
-        rel = r.post.rel
-        blob = digest(rel)[:20]
-        if not self.readonly:
+    def add(self, p: Prepared) -> Entry:
+        """Keep one render (already pickled where it was made)."""
+        rel = p.entry.rel
+        if self.readonly:
+            self._mem[p.entry.blob] = p.blob
+        else:
             self.db.execute(
-                "INSERT OR REPLACE INTO renders (blob, data) VALUES (?, ?)",
-                (blob, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)),
+                "INSERT OR REPLACE INTO renders (blob, data) VALUES (?, ?)", (p.entry.blob, p.blob)
             )
-        view = {k: v for k, v in r.view.items() if k not in _LIST_KEYS_DROPPED}
-        entry = Entry(
-            rel=rel,
-            stat=stat_of(r.post.source),
-            slug=r.slug,
-            draft=r.post.draft,
-            blob=blob,
-            deps=tuple((p, stat_of(p)) for p in r.deps),
-            links=r.links,
-            findings=tuple(findings),
-            view=view,
-            listing=digest(pickle.dumps(view)),
-            body=digest(str(r.view["html"])),
-            page=r.page_digest,
-            outputs=outputs_of(r),
-            has_email=r.email is not None,
-            email=r.email_facts(),
-            date=r.date,
-        )
-        self.entries[rel] = entry
+        self.entries[rel] = p.entry
         self._dirty.add(rel)
         self._gone.pop(rel, None)
-        if self.readonly:
-            self._loaded[rel] = r
-        else:
-            self._loaded.pop(rel, None)
-        return entry
+        self._loaded.pop(rel, None)
+        return p.entry
 
     def set_lists(self, lists: dict[str, Any]) -> None:
         self.lists = lists

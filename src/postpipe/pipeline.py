@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .assets import digest, file_digest
-from .build import Builder, FileContent, RenderedPost, post_files
-from .cache import Entry, RenderCache, cache_key, stat_of
+from .build import Builder, FileContent, RenderedPost
+from .cache import Entry, Prepared, RenderCache, build_files, cache_key, prepare, stat_of
 from .checks import ERROR, Finding, check_post, from_errors
 from .config import Settings
 from .content import Post, load_post, load_posts
@@ -65,7 +65,7 @@ def render_incremental(
     *,
     drafts: bool = False,
     jobs: int | None = None,
-    emit: Callable[[RenderedPost, list[Finding]], None] | None = None,
+    emit: Callable[[Prepared], None] | None = None,
     write_cache: bool = True,
     save: bool = True,
     tolerant: bool = False,
@@ -165,10 +165,10 @@ def render_incremental(
 
     # 4. render the rest
     todo = [p for p in loaded.values() if drafts or not p.draft]
-    for r, findings in render_many(builder, settings, todo, links, drafts=drafts, jobs=jobs):
-        cache.put(r, findings)
+    for prepared in render_many(builder, settings, todo, links, drafts=drafts, jobs=jobs):
+        cache.add(prepared)
         if emit is not None:
-            emit(r, findings)
+            emit(prepared)
     kept = {rel for rel in rels.values() if rel in reused or rel in loaded}
     forgotten = cache.forget(kept)
     entries = [cache.entries[rel] for rel in kept if rel in cache.entries]
@@ -198,15 +198,12 @@ def _init_worker(settings: Settings, drafts: bool, links: dict[Path, Link]) -> N
     _WORKER["links"] = links
 
 
-Rendered = tuple[RenderedPost, list[Finding]]
-
-
-def _render_checked(builder: Builder, post: Post, links: dict[Path, Link]) -> Rendered:
+def _render_checked(builder: Builder, post: Post, links: dict[Path, Link]) -> Prepared:
     r = builder.render_post(post, links)
-    return r, check_post(r)
+    return prepare(r, check_post(r))
 
 
-def _render_chunk(posts: list[Post]) -> list[Rendered]:
+def _render_chunk(posts: list[Post]) -> list[Prepared]:
     builder: Builder = _WORKER["builder"]
     return [_render_checked(builder, p, _WORKER["links"]) for p in posts]
 
@@ -219,7 +216,7 @@ def render_many(
     *,
     drafts: bool,
     jobs: int | None = None,
-) -> Iterator[Rendered]:
+) -> Iterator[Prepared]:
     """Render and check posts, in a process pool when there are enough of them.
 
     Every worker renders with its own ``Builder``; the bytes are the same as a
@@ -283,15 +280,6 @@ def _list_files(site: SiteRender) -> dict[str, FileContent]:
 
 def _content_digest(content: FileContent) -> str:
     return file_digest(content) if isinstance(content, Path) else digest(content)
-
-
-def _outputs(r: RenderedPost, findings: Sequence[Finding]) -> dict[str, FileContent]:
-    """The files of one post under the build folder; no newsletter with errors."""
-    files = {f"site/{p}": c for p, c in post_files(r).items()}
-    if r.email is not None and not any(f.level == ERROR for f in findings):
-        files[f"newsletters/{r.slug}.html"] = r.email.html.encode()
-        files[f"newsletters/{r.slug}.txt"] = r.email.text.encode()
-    return files
 
 
 class _Stage:
@@ -373,9 +361,9 @@ def build_site(
     expected: dict[str, str] = {}
     rendered_now: set[str] = set()
 
-    def emit(r: RenderedPost, findings: list[Finding]) -> None:
-        rendered_now.add(r.post.rel)
-        for path, content in _outputs(r, findings).items():
+    def emit(p: Prepared) -> None:
+        rendered_now.add(p.entry.rel)
+        for path, content in p.files.items():
             d = _content_digest(content)
             expected[path] = d
             if stage.needs(path, d):
@@ -393,7 +381,8 @@ def build_site(
             }
             expected.update(outputs)
             if any(stage.needs(p, d) for p, d in outputs.items()):
-                files = _outputs(cache.load(e, keep=False), e.findings)
+                ok = not any(f.level == ERROR for f in e.findings)
+                files = build_files(cache.load(e, keep=False), newsletter=ok)
                 for path, content in files.items():
                     if stage.needs(path, _content_digest(content)):
                         stage.add(path, content)
