@@ -16,7 +16,7 @@ import pickle
 import shutil
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from .checks import ERROR, Finding
 from .config import FIELDS, Settings
 from .render.templating import PACKAGE_TEMPLATES, template_paths
 
-FORMAT = 1
+FORMAT = 2
 _PACKAGE = Path(__file__).resolve().parent
 KEEP_KEYS = 3  # cache folders kept (e.g. build, build --drafts, publish)
 DB_NAME = "renders.sqlite3"
@@ -74,7 +74,9 @@ class Entry:
     deps: tuple[tuple[str, Stat], ...]
     links: tuple[tuple[str, str | None], ...]
     findings: tuple[Finding, ...]
-    view: dict[str, Any]  # the template view without html/jsonld: enough for listings
+    #: the template view without html/jsonld (enough for listings); None when read
+    #: back from disk, where it is kept apart (RenderCache.views) to keep reads small
+    view: dict[str, Any] | None
     listing: str  # digest of ``view``
     body: str  # digest of the body html (the feed shows it)
     page: str  # digest of the page and its assets: the CMS content hash
@@ -82,6 +84,7 @@ class Entry:
     has_email: bool = False
     email: EmailFacts | None = None
     date: datetime | None = None
+    url: str = ""
 
 
 def outputs_of(r: RenderedPost) -> dict[str, str]:
@@ -134,6 +137,7 @@ def prepare(r: RenderedPost, findings: Iterable[Finding]) -> Prepared:
         has_email=r.email is not None,
         email=r.email_facts(),
         date=r.date,
+        url=r.url,
     )
     ok = not any(f.level == ERROR for f in findings)
     return Prepared(
@@ -202,7 +206,8 @@ class RenderCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(
                 "CREATE TABLE IF NOT EXISTS renders (blob TEXT PRIMARY KEY, data BLOB NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, data BLOB NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, data BLOB NOT NULL, "
+                "view BLOB NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
             )
         return self._db
@@ -225,6 +230,20 @@ class RenderCache:
         if keep:
             self._loaded[entry.rel] = r
         return r
+
+    def views(self, entries: Iterable[Entry]) -> list[dict[str, Any]]:
+        """The listing views of these entries (read from disk in one query)."""
+        entries = list(entries)
+        missing = [e.rel for e in entries if e.view is None]
+        stored: dict[str, dict[str, Any]] = {}
+        if missing:
+            wanted = set(missing)
+            stored = {
+                rel: pickle.loads(data)
+                for rel, data in self.db.execute("SELECT rel, view FROM entries")
+                if rel in wanted
+            }
+        return [e.view if e.view is not None else stored[e.rel] for e in entries]
 
     # -- updates -----------------------------------------------------------------
     def add(self, p: Prepared) -> Entry:
@@ -261,9 +280,14 @@ class RenderCache:
             return
         db = self.db
         for rel in self._dirty:
+            entry = self.entries[rel]
             db.execute(
-                "INSERT OR REPLACE INTO entries (rel, data) VALUES (?, ?)",
-                (rel, pickle.dumps(self.entries[rel], protocol=pickle.HIGHEST_PROTOCOL)),
+                "INSERT OR REPLACE INTO entries (rel, data, view) VALUES (?, ?, ?)",
+                (
+                    rel,
+                    pickle.dumps(replace(entry, view=None), protocol=pickle.HIGHEST_PROTOCOL),
+                    pickle.dumps(entry.view, protocol=pickle.HIGHEST_PROTOCOL),
+                ),
             )
         for rel, blob in self._gone.items():
             db.execute("DELETE FROM entries WHERE rel = ?", (rel,))
@@ -305,7 +329,7 @@ class LazyRendered:
         self.rel = entry.rel
         self.slug = entry.slug
         self.date = entry.date
-        self.url = str(entry.view["url"])
+        self.url = entry.url
         self.page_digest = entry.page
 
     def email_facts(self) -> EmailFacts | None:

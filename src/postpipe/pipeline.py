@@ -172,7 +172,7 @@ def render_incremental(
     kept = {rel for rel in rels.values() if rel in reused or rel in loaded}
     forgotten = cache.forget(kept)
     entries = [cache.entries[rel] for rel in kept if rel in cache.entries]
-    entries.sort(key=lambda e: (e.view["date"], e.slug), reverse=True)
+    entries.sort(key=lambda e: (e.date, e.slug), reverse=True)
     if save and (todo or forgotten):
         cache.save()
     skipped = sum(1 for p in loaded.values() if p.draft and not drafts)
@@ -274,7 +274,7 @@ def _list_files(site: SiteRender) -> dict[str, FileContent]:
     entries = site.entries
     newest = [e for e in entries if not e.draft][:FEED_ENTRIES]
     feed = [site.cache.load(e, keep=False).view for e in newest]
-    files = site.builder.list_files([e.view for e in entries], feed)
+    files = site.builder.list_files(site.cache.views(entries), feed)
     return {f"site/{path}": content for path, content in files.items()}
 
 
