@@ -617,7 +617,7 @@ def load_post(
     return post, reader.errors
 
 
-def post_files(posts_dir: Path) -> list[Path]:
+def source_files(posts_dir: Path) -> list[Path]:
     """Every Markdown file under ``posts_dir``, in a stable order."""
     return sorted(p for p in posts_dir.rglob("*.md") if p.is_file())
 
@@ -643,7 +643,7 @@ def load_posts(
         )
     else:
         seen: dict[str, Post] = {}
-        for path in post_files(posts_dir):
+        for path in source_files(posts_dir):
             rel = path.relative_to(root).as_posix()
             post, errs = load_post(path, posts_dir, tz=tz, lang=lang, author=author, rel=rel)
             errors.extend(errs)

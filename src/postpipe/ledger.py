@@ -236,12 +236,15 @@ class Ledger:
             )
 
     # -- reads -------------------------------------------------------------------
-    def get(self, slug: str, kind: str, target: str) -> Item | None:
+    def _row(self, db: sqlite3.Connection, slug: str, kind: str, target: str) -> Item | None:
         return self._item(
-            self.db.execute(
+            db.execute(
                 "SELECT * FROM items WHERE slug=? AND kind=? AND target=?", (slug, kind, target)
             ).fetchone()
         )
+
+    def get(self, slug: str, kind: str, target: str) -> Item | None:
+        return self._row(self.db, slug, kind, target)
 
     def items(self) -> list[Item]:
         rows = self.db.execute("SELECT * FROM items ORDER BY slug, kind, target").fetchall()
@@ -303,11 +306,7 @@ class Ledger:
     ) -> None:
         """The campaign exists at the provider (or is ready locally), not sent."""
         with self.transaction(immediate=True) as db:
-            row = self._item(
-                db.execute(
-                    "SELECT * FROM items WHERE slug=? AND kind=? AND target=?", (slug, LIST, target)
-                ).fetchone()
-            )
+            row = self._row(db, slug, LIST, target)
             if row is not None and row.state in (SENDING, SENT):
                 raise LedgerError(f"newsletter '{slug}' is {row.state}; it cannot be changed")
             self._upsert(
@@ -332,11 +331,7 @@ class Ledger:
         the other sees ``sending`` (``reconcile``) or ``sent`` (``done``).
         """
         with self.transaction(immediate=True) as db:
-            row = self._item(
-                db.execute(
-                    "SELECT * FROM items WHERE slug=? AND kind=? AND target=?", (slug, LIST, target)
-                ).fetchone()
-            )
+            row = self._row(db, slug, LIST, target)
             if row is not None and row.state == SENT:
                 return Claim("done", row)
             if row is not None and row.state == SENDING:
@@ -414,11 +409,7 @@ class Ledger:
         """Too late to send. A ``sending`` row qualifies only once the provider
         confirmed that it never sent (``confirmed_unsent``)."""
         with self.transaction(immediate=True) as db:
-            row = self._item(
-                db.execute(
-                    "SELECT * FROM items WHERE slug=? AND kind=? AND target=?", (slug, LIST, target)
-                ).fetchone()
-            )
+            row = self._row(db, slug, LIST, target)
             if row is not None and (
                 row.state == SENT or (row.state == SENDING and not confirmed_unsent)
             ):

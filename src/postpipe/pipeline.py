@@ -22,8 +22,7 @@ from .build import Builder, FileContent, RenderedPost
 from .cache import Entry, Prepared, RenderCache, build_files, cache_key, prepare, stat_of
 from .checks import ERROR, Finding, check_post, from_errors
 from .config import Settings
-from .content import Post, load_post, load_posts
-from .content import post_files as source_files
+from .content import Post, load_post, load_posts, source_files
 from .errors import ContentError, ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
 

@@ -48,10 +48,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jinja2
 
-from .build import Builder, FileContent, RenderedPost
+from .build import Builder, FileContent, RenderedPost, post_files
 from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, check_post, from_errors
 from .config import Settings
-from .content import Post, load_post, post_files
+from .content import Post, load_post, source_files
 from .errors import ContentError, ErrorGroup, PostpipeError
 from .render.templating import PACKAGE_TEMPLATES
 
@@ -362,7 +362,7 @@ class Preview:
         problems: list[PostpipeError] = []
         entries: dict[str, PostEntry] = {}
         if posts_dir.is_dir():
-            for path in post_files(posts_dir):
+            for path in source_files(posts_dir):
                 key = self._key(settings, path)
                 entries[key] = self._read(settings, path, previous.get(key))
         else:
@@ -422,9 +422,7 @@ class Preview:
             )
             files = dict(old.files) if old else {}
             for r in rendered:
-                files[f"{r.slug}/index.html"] = r.page.encode()
-                for asset in r.assets.values():
-                    files[asset.name] = asset.source
+                files.update(post_files(r))
         status, status_problem = self._status(settings, old)
         if status_problem:
             found.append(status_problem)

@@ -455,15 +455,14 @@ class Publisher:
     def finish_cms(self, rendered: list[RenderedPost] | None) -> None:
         """Let the CMS refresh site-wide pages from every post it has.
 
-        With ``rendered=None`` (a send run) it does so only when this run
-        changed a post, rendering the published posts without re-checking them.
+        With ``rendered=None`` (a send run) the posts come from the render cache;
+        a broken post elsewhere is left out rather than failing the send run.
         """
         if self.dry_run or not self.cms_changed:
             return  # nothing changed on the CMS in this run: its pages are current
         if rendered is None:
-            s = self.settings
-            posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
-            rendered = self.builder.render_all([p for p in posts if not p.draft])
+            site = render_incremental(self.settings, drafts=False, tolerant=True)
+            rendered = [LazyRendered(site.cache, e) for e in site.entries]  # type: ignore[misc]
         published = {
             i.slug
             for i in self.ledger.items()
