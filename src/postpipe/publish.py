@@ -8,7 +8,6 @@ overlapping cron runs never reach a provider at the same time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from .checks import ERROR, Finding, run_checks
 from .config import Settings
 from .content import Post, load_posts
 from .errors import ErrorGroup, PostpipeError, ProviderError
+from .keys import IdempotencyKey
 from .ledger import (
     CMS as KIND_CMS,
 )
@@ -46,10 +46,10 @@ from .targets.base import Campaign, OutgoingEmail, PostPush, RemoteRef, get_cms,
 Say = Callable[[str], None]
 
 
-def idempotency_key(settings: Settings, slug: str) -> str:
-    """The key of a post's newsletter: stable across runs and a deleted ledger."""
-    digest = hashlib.sha256(f"{settings.site_url}|{slug}".encode()).hexdigest()[:10]
-    return f"{slug}-pp{digest}"
+def idempotency_key(list_target: str, slug: str, list_id: str | None) -> IdempotencyKey:
+    """The key of a post's newsletter: from its slug and its list only, so it is
+    stable across runs, a deleted ledger and a changed ``POSTPIPE_SITE_URL``."""
+    return IdempotencyKey.for_newsletter(slug, f"{list_target}:{list_id or ''}")
 
 
 def _when(value: str | datetime | None) -> str:
@@ -296,8 +296,10 @@ class Publisher:
                 urls[self.builder.site.url_of(asset.name)] = url
         return urls
 
-    def _key(self, item: Item | None, slug: str) -> str:
-        return item.idem_key if item and item.idem_key else idempotency_key(self.settings, slug)
+    def _key(self, item: Item | None, slug: str, list_id: str | None) -> IdempotencyKey:
+        if item and item.idem_key:
+            return IdempotencyKey.stored(slug, item.idem_key)
+        return idempotency_key(self.lst.name, slug, list_id)
 
     def _found_sent(self, slug: str, campaign: Campaign) -> None:
         if not self.dry_run:
@@ -306,6 +308,7 @@ class Publisher:
                 self.lst.name,
                 remote_id=campaign.remote_id,
                 now=self.now,
+                sent_at=campaign.sent_at,
                 detail="found sent at the provider",
             )
         self.say(f"sent   {slug} → {self.lst.name}: already sent (found at the provider); recorded")
@@ -335,7 +338,7 @@ class Publisher:
         if item and item.content_hash == content_hash and item.state in (PREPARED, SCHEDULED):
             return
         email = self.outgoing(r, ref.url)
-        key = self._key(item, r.slug)
+        key = self._key(item, r.slug, r.post.newsletter.list if r.post.newsletter else None)
         try:
             existing = self.lst.find_campaign(key)
         except ProviderError as exc:
@@ -356,7 +359,7 @@ class Publisher:
         self.ledger.record_prepared(
             r.slug,
             target,
-            key=key,
+            key=str(key),
             remote_id=campaign.remote_id,
             content_hash=content_hash,
             now=self.now,
@@ -376,7 +379,7 @@ class Publisher:
         """
         target = self.lst.name
         item = self.ledger.get(r.slug, KIND_LIST, target)
-        key = self._key(item, r.slug)
+        key = self._key(item, r.slug, r.post.newsletter.list if r.post.newsletter else None)
         email = self.outgoing(r, ref.url)
         if self.dry_run:
             if item and item.state == SENT:
@@ -384,11 +387,11 @@ class Publisher:
             else:
                 self.say(f"send   {r.slug} → {target}")
             return True
-        claim = self.ledger.claim_send(r.slug, target, key, self.now)
+        claim = self.ledger.claim_send(r.slug, target, str(key), self.now)
         if claim.action == "done":
             self.say(f"skip   {r.slug}: already sent {_when(claim.item.sent_at)}")
             return True
-        key = claim.item.idem_key or key
+        key = IdempotencyKey.stored(r.slug, claim.item.idem_key or str(key))
         try:
             # always look first: a crash, an overlapping run or a deleted ledger may
             # have sent it already
@@ -404,7 +407,7 @@ class Publisher:
             # now it is too late to send it silently
             detail = f"not sent, and now later than {_when(deadline)}"
             self.ledger.mark_missed(
-                r.slug, target, key=key, now=self.now, detail=detail, confirmed_unsent=True
+                r.slug, target, key=str(key), now=self.now, detail=detail, confirmed_unsent=True
             )
             self.say(f"missed {r.slug}: {detail}. To send it anyway: postpipe send {r.slug} --yes")
             return True
@@ -418,7 +421,9 @@ class Publisher:
         except ProviderError as exc:
             self._after_failed_send(r.slug, exc, sent_maybe=exc.maybe_sent)
             return False
-        self.ledger.confirm_sent(r.slug, target, remote_id=result.remote_id, now=self.now)
+        self.ledger.confirm_sent(
+            r.slug, target, remote_id=result.remote_id, now=self.now, sent_at=result.sent_at
+        )
         self.say(
             f"sent   {r.slug} → {target}" + (f" ({result.remote_id})" if result.remote_id else "")
         )
@@ -529,7 +534,9 @@ class Publisher:
         item = self.ledger.get(slug, KIND_CMS, self.cms.name)
         url = item.remote_url if item and item.remote_url else r.view["url"]
         email = self.outgoing(r, url)
-        key = self._key(self.ledger.get(slug, KIND_LIST, self.lst.name), slug)
+        key = self._key(
+            self.ledger.get(slug, KIND_LIST, self.lst.name), slug, r.post.newsletter.list
+        )
         if self.dry_run:
             self.say(f"test   {slug} → {address}")
             return self.report
@@ -555,13 +562,15 @@ class Publisher:
                 continue
             late = self.now - nl.send_at
             if late > s.max_lateness and not (item and item.state == SENDING):
-                key = self._key(item, post.slug)
+                key = self._key(item, post.slug, nl.list)
                 detail = (
                     f"due {_when(nl.send_at)}, {_hours(late)} late (more than "
                     f"POSTPIPE_MAX_LATENESS={_hours(s.max_lateness)})"
                 )
                 if not self.dry_run:
-                    self.ledger.mark_missed(post.slug, target, key=key, now=self.now, detail=detail)
+                    self.ledger.mark_missed(
+                        post.slug, target, key=str(key), now=self.now, detail=detail
+                    )
                 self.say(
                     f"missed {post.slug}: {detail}; not sent. To send it anyway: "
                     f"postpipe send {post.slug} --yes"

@@ -226,7 +226,7 @@ def test_publish_and_send_due_make_exactly_these_calls(name: str, tmp_path: Path
         assert published == [("GET", "/v1/emails"), ("POST", "/v1/emails")]
         # the draft is unchanged (its digest rides in metadata): no PATCH, just publish
         assert sent == [("GET", "/v1/emails"), ("POST", f"/v1/emails/{cid}/publish")]
-        assert item["metadata"]["postpipe_key"].startswith("alpha-pp")
+        assert item["metadata"]["postpipe_key"].startswith("alpha-pk")
         assert "{{ unsubscribe_url }}" in item["body"]
     else:
         assert published == [("GET", "/v3/emailCampaigns"), ("POST", "/v3/emailCampaigns")]

@@ -14,10 +14,11 @@ import pytest
 from listkit import Harness
 
 from postpipe.errors import AuthError, ConfigError, ProviderError, RateLimited
+from postpipe.keys import IdempotencyKey
 from postpipe.targets.base import Campaign
 from postpipe.targets.mailchimp import base_url_for, quarter_hour
 
-KEY = "alpha-pp0123456789"
+KEY = IdempotencyKey.for_newsletter("alpha", "test:")
 
 
 def writes(h: Harness) -> list[tuple[str, str, int]]:
@@ -36,9 +37,9 @@ def test_prepare_test_send_send_again_find(provider: Harness) -> None:
 
     # prepare: one campaign carrying the key, with the unsubscribe tag; nothing sent
     draft = lst.prepare(h.email(), KEY, None)
-    assert (draft.key, draft.status) == (KEY, "draft")
+    assert (draft.key, draft.status) == (KEY.value, "draft")
     assert draft.remote_id
-    [stored] = h.stored(KEY)
+    [stored] = h.stored(KEY.value)
     assert str(stored["id"]) == draft.remote_id
     assert "Forty neighbours came." in h.html_of(stored)
     assert lst.name in ("mailchimp",) or h.email().unsubscribe_url in h.html_of(stored)
@@ -49,7 +50,7 @@ def test_prepare_test_send_send_again_find(provider: Harness) -> None:
     assert found is not None and (found.remote_id, found.status) == (draft.remote_id, "draft")
     edited = h.email(body="Fifty neighbours came.")
     draft = lst.prepare(edited, KEY, found)
-    [stored] = h.stored(KEY)
+    [stored] = h.stored(KEY.value)
     assert "Fifty neighbours came." in h.html_of(stored)
 
     # a test copy: recorded as a test, not a send
@@ -79,7 +80,7 @@ def test_prepare_test_send_send_again_find(provider: Harness) -> None:
     found = fresh.find_campaign(KEY)
     assert found is not None and found.sent and found.remote_id == draft.remote_id
     assert fresh.prepare(edited, KEY, found) == found  # a sent campaign is never touched
-    assert len(h.stored(KEY)) == 1
+    assert len(h.stored(KEY.value)) == 1
 
 
 def test_wrong_credentials_name_the_variable(provider: Harness) -> None:
@@ -182,7 +183,7 @@ def test_mailchimp_schedule_rounds_up_to_the_quarter_hour(make_harness) -> None:
     result = lst.schedule(draft, h.email(), at)
     assert result.data["scheduled_at"] == at.replace(minute=15, second=0).isoformat()
     assert "rounded up to 08:15 UTC" in result.data["note"]
-    [stored] = h.stored(KEY)
+    [stored] = h.stored(KEY.value)
     assert stored["status"] == "schedule"
     assert quarter_hour(at.replace(minute=45, second=0)) == at.replace(minute=45, second=0)
 
@@ -320,16 +321,16 @@ def test_buttondown_creates_drafts_only_with_an_idempotency_key(make_harness) ->
     assert [r["status"] for r in creates] == [429, 201]
     assert all(r["body"]["status"] == "draft" for r in creates)
     keys = {r["headers"]["x-idempotency-key"] for r in creates}
-    assert len(keys) == 1 and KEY in keys.pop()
+    assert len(keys) == 1 and KEY.value in keys.pop()
     assert h.sleeps == [1.0]  # Retry-After honoured
     assert creates[0]["headers"]["x-api-version"] == "2026-04-01"
-    assert len(h.stored(KEY)) == 1 and draft.remote_id.startswith("em_")
+    assert len(h.stored(KEY.value)) == 1 and draft.remote_id.startswith("em_")
 
 
 def test_buttondown_paces_on_its_rate_limit_headers(make_harness) -> None:
     h = make_harness("buttondown", limit=2, window=0.5, page_size=1)
     lst = h.adapter(real_sleep=True)
-    lst.prepare(h.email(subject="Other"), "other-pp0000000000", None)
+    lst.prepare(h.email(subject="Other"), IdempotencyKey.for_newsletter("other", "test:"), None)
     lst.prepare(h.email(), KEY, None)  # the window is used up now (Remaining: 0)
     found = lst.find_campaign(KEY)  # two pages of one: waits for the reset, no 429
     assert found is not None and found.status == "draft"

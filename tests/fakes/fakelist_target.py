@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from postpipe.errors import ConfigError, ProviderError
 from postpipe.http import Http, RetryPolicy
+from postpipe.keys import IdempotencyKey
 from postpipe.targets.base import Campaign, OutgoingEmail
 
 if TYPE_CHECKING:
@@ -56,21 +57,23 @@ class FakeList:
             data={"id": data["id"]},
         )
 
-    def find_campaign(self, key: str) -> Campaign | None:
-        found = self.http.get("/campaigns", params={"name": key}).json()
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
+        found = self.http.get("/campaigns", params={"name": key.value}).json()
         if not found:
             return None
         # a create that was answered by nothing may have left a second draft
         best = next((c for c in found if c.get("status") == "sent"), found[0])
-        return self._campaign(key, best)
+        return self._campaign(key.value, best)
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
-        body = {"name": key, "subject": email.subject, "html": email.html, "text": email.text}
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
+        body = {"name": key.value, "subject": email.subject, "html": email.html, "text": email.text}
         if existing is not None and existing.remote_id:
             data = self.http.put(f"/campaigns/{existing.remote_id}", json=body).json()
         else:
             data = self.http.post("/campaigns", json=body).json()
-        return self._campaign(key, data)
+        return self._campaign(key.value, data)
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         response = self.http.post(f"/campaigns/{campaign.remote_id}/send", expect={200, 409})

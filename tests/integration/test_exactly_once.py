@@ -32,6 +32,7 @@ from sitekit import (
 
 from postpipe.config import load_settings
 from postpipe.errors import AuthError, ProviderError, RateLimited
+from postpipe.keys import IdempotencyKey
 from postpipe.targets.base import Campaign, OutgoingEmail
 
 DUE_HOUR_AGO = {"alpha.md": news_post("alpha", send_at=at(hours=-1))}
@@ -90,10 +91,10 @@ def adapter(listapi: InProcessAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_the_fake_list_and_its_adapter(listapi: InProcessAPI, adapter: FakeList) -> None:
-    key = "alpha-pp0123456789"
+    key = IdempotencyKey.for_newsletter("alpha", "test:")
     assert adapter.find_campaign(key) is None
     draft = adapter.prepare(_email(), key, None)
-    assert (draft.key, draft.status) == (key, "draft")
+    assert (draft.key, draft.status) == (key.value, "draft")
     assert adapter.find_campaign(key) == draft
     assert adapter.prepare(_email(), key, draft).remote_id == draft.remote_id  # PUT
     adapter.send_test(draft, _email(), "a@example.org")
@@ -125,7 +126,7 @@ def test_the_fake_list_faults_as_http_py_sees_them(
     listapi: InProcessAPI, adapter: FakeList
 ) -> None:
     def fresh(n: int) -> Campaign:
-        return adapter.prepare(_email(), f"post{n}-pp0123456789", None)
+        return adapter.prepare(_email(), IdempotencyKey.for_newsletter(f"post{n}", "test:"), None)
 
     listapi.control(send_faults=[{"kind": "429"}, {"kind": "500"}, {"kind": "drop"}])
     started = time.monotonic()
@@ -149,7 +150,7 @@ def test_the_fake_list_faults_as_http_py_sees_them(
 
     listapi.control(token="another-token")
     with pytest.raises(AuthError, match="HTTP 401 Unauthorized: bad token"):
-        adapter.find_campaign("post1-pp0123456789")
+        adapter.find_campaign(IdempotencyKey.for_newsletter("post1", "test:"))
 
 
 def test_the_fake_list_validates_what_it_is_given(listapi: InProcessAPI) -> None:

@@ -90,7 +90,7 @@ def test_first_publish_creates_posts_and_campaigns(site: Site, listapi: API) -> 
         "Panel: can we rebuild trust?",
     }
     assert {c["status"] for c in campaigns.values()} == {"draft"}
-    assert all(re.fullmatch(r"(alpha|beta)-pp[0-9a-f]{10}", c["name"]) for c in campaigns.values())
+    assert all(re.fullmatch(r"(alpha|beta)-pk[0-9a-f]{10}", c["name"]) for c in campaigns.values())
 
     files = tree(site.public)
     for rel in (

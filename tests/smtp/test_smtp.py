@@ -16,10 +16,11 @@ from smtpserver import PASSWORD, SmtpServer
 
 from postpipe.config import load_settings
 from postpipe.errors import AuthError, ConfigError, ContentError, ProviderError
+from postpipe.keys import IdempotencyKey
 from postpipe.ledger import Ledger
 from postpipe.targets.base import OutgoingEmail, get_list
 
-KEY = "alpha-pp0123456789"
+KEY = IdempotencyKey.for_newsletter("alpha", "test:")
 UNSUB = "https://news.example.org/unsubscribe?email={email}"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -117,7 +118,7 @@ def test_one_personalised_message_per_recipient(setup) -> None:  # type: ignore[
         assert msg["To"] == (f"{name} <{address}>" if name else address)
         assert msg["Subject"] == "Summit recap: 5 ideas"
         assert msg["Reply-To"] == "desk@example.org"
-        assert msg["X-Postpipe-Key"] == KEY
+        assert msg["X-Postpipe-Key"] == KEY.value
         mine = UNSUB.replace("{email}", address.replace("+", "%2B"))
         assert msg["List-Unsubscribe"].strip() == (
             f"<{mine}>, <mailto:news@example.org?subject=unsubscribe>"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..assets import Asset
 from ..errors import ConfigError, ContentError, ProviderError
+from ..keys import IdempotencyKey
 
 if TYPE_CHECKING:
     from ..build import RenderedPost
@@ -58,10 +59,12 @@ class PostPush:
 class Campaign:
     """A newsletter as the mailing-list provider knows it."""
 
-    key: str
+    key: str  # the idempotency key's value, as stored at the provider
     remote_id: str | None
     status: str  # draft | scheduled | sending | sent
     data: dict[str, Any] = field(default_factory=dict)
+    #: when the provider sent it, where it says (recorded instead of "when found")
+    sent_at: datetime | None = None
 
     @property
     def sent(self) -> bool:
@@ -134,10 +137,12 @@ class MailingList(Protocol):
 
     name: ClassVar[str]
 
-    def find_campaign(self, key: str) -> Campaign | None:
-        """The campaign carrying ``key`` (in its name or tag), with its status."""
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
+        """The campaign carrying ``key`` (in its name or tag; ``key.matches``), with its status."""
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         """Create or update the campaign; never sends."""
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:

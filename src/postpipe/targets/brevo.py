@@ -20,6 +20,7 @@ import requests
 
 from ..errors import ProviderError
 from ..http import make_http
+from ..keys import IdempotencyKey
 from ..render.email import UNSUBSCRIBE_TAGS
 from .base import (
     Campaign,
@@ -102,7 +103,7 @@ class Brevo:
         )
 
     # -- the protocol ----------------------------------------------------------------
-    def find_campaign(self, key: str) -> Campaign | None:
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The campaign named ``key``: newest first, one page of 100 per request."""
         found: list[dict[str, Any]] = []
         offset = 0
@@ -118,7 +119,7 @@ class Brevo:
                 },
             ).json()
             campaigns = page.get("campaigns") or []
-            found += [c for c in campaigns if c.get("name") == key]
+            found += [c for c in campaigns if key.matches(c.get("name"))]
             offset += len(campaigns)
             if found or not campaigns or offset >= int(page.get("count") or 0):
                 break
@@ -126,23 +127,28 @@ class Brevo:
             return None
         order = ("sent", "sending", "scheduled", "draft")
         best = min(found, key=lambda c: order.index(STATUS.get(c.get("status", ""), "sent")))
-        return self._campaign(key, best)
+        return self._campaign(key.value, best)
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
         if existing is not None and existing.status != "draft":
             return existing  # scheduled or sent: never touched again
-        body = self._body(email, key)
+        body = self._body(email, key.value)
         if existing is not None and existing.remote_id:
             if existing.data.get("tag") == body["tag"]:
                 return existing  # same content: no call (the hourly budget is small)
             self.http.put(f"/emailCampaigns/{existing.remote_id}", json=body)
             return Campaign(
-                key=key, remote_id=existing.remote_id, status="draft", data={"tag": body["tag"]}
+                key=key.value,
+                remote_id=existing.remote_id,
+                status="draft",
+                data={"tag": body["tag"]},
             )
         data = self.http.post("/emailCampaigns", json=body).json()
         return Campaign(
-            key=key, remote_id=str(data["id"]), status="draft", data={"tag": body["tag"]}
+            key=key.value, remote_id=str(data["id"]), status="draft", data={"tag": body["tag"]}
         )
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:

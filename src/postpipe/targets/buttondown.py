@@ -22,6 +22,7 @@ import requests
 
 from ..errors import ProviderError
 from ..http import make_http
+from ..keys import IdempotencyKey
 from ..render.email import UNSUBSCRIBE_TAGS
 from .base import Campaign, OutgoingEmail, require_future, require_sender, require_unsubscribe
 
@@ -115,7 +116,7 @@ class Buttondown:
         )
 
     # -- the protocol ----------------------------------------------------------------
-    def find_campaign(self, key: str) -> Campaign | None:
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The email whose ``metadata.postpipe_key`` is ``key``, in any state."""
         found: list[dict[str, Any]] = []
         url: str | None = "/emails"
@@ -127,16 +128,20 @@ class Buttondown:
         while url:
             page = self.http.get(url, params=params).json()
             found += [
-                e for e in page.get("results") or [] if (e.get("metadata") or {}).get(META) == key
+                e
+                for e in page.get("results") or []
+                if key.matches((e.get("metadata") or {}).get(META))
             ]
             url, params = page.get("next"), None  # "next" carries the query
         if not found:
             return None
         order = ("sent", "sending", "scheduled", "draft")
         best = min(found, key=lambda e: order.index(STATUS.get(e.get("status", ""), "sent")))
-        return self._campaign(key, best)
+        return self._campaign(key.value, best)
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
         if email.list_id:
             raise ProviderError(
@@ -153,7 +158,7 @@ class Buttondown:
             "description": email.preheader,
         }
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-        fields["metadata"] = {META: key, DIGEST: digest}
+        fields["metadata"] = {META: key.value, DIGEST: digest}
         if existing is not None and existing.remote_id:
             if existing.data.get("digest") == digest:
                 return existing  # unchanged: no write
@@ -166,7 +171,7 @@ class Buttondown:
                 headers={"X-Idempotency-Key": f"{key}-create-{digest}"},
                 retry=True,  # safe: the same idempotency key replays the first answer
             ).json()
-        return self._campaign(key, data)
+        return self._campaign(key.value, data)
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Publish now. Not repeated on a lost answer; a refusal is checked against the state."""

@@ -17,6 +17,7 @@ import requests
 
 from ..errors import ProviderError
 from ..http import make_http
+from ..keys import IdempotencyKey
 from ..render.email import UNSUBSCRIBE_TAGS
 from .base import (
     Campaign,
@@ -101,17 +102,17 @@ class Listmonk:
         )
 
     # -- the protocol ----------------------------------------------------------------
-    def find_campaign(self, key: str) -> Campaign | None:
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The campaign named ``key`` (listmonk searches name and subject; we match exactly)."""
         found: list[dict[str, Any]] = []
         page = 1
         while True:
             data = self.http.get(
                 "/campaigns",
-                params={"query": key, "no_body": "true", "page": page, "per_page": PER_PAGE},
+                params={"query": key.slug, "no_body": "true", "page": page, "per_page": PER_PAGE},
             ).json()["data"]
             results = data.get("results") or []
-            found += [c for c in results if c.get("name") == key]
+            found += [c for c in results if key.matches(c.get("name"))]
             if not results or page * PER_PAGE >= int(data.get("total") or 0):
                 break
             page += 1
@@ -119,18 +120,20 @@ class Listmonk:
             return None
         order = ("sent", "sending", "scheduled", "draft")
         best = min(found, key=lambda c: order.index(STATUS.get(c.get("status", ""), "draft")))
-        return self._campaign(key, best)
+        return self._campaign(key.value, best)
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
         if existing is not None and existing.status != "draft":
             return existing  # scheduled or started: listmonk refuses changes anyway
-        body = self._body(email, key)
+        body = self._body(email, key.value)
         if existing is not None and existing.remote_id:
             data = self.http.put(f"/campaigns/{existing.remote_id}", json=body).json()["data"]
         else:
             data = self.http.post("/campaigns", json=body).json()["data"]
-        return self._campaign(key, data)
+        return self._campaign(key.value, data)
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Status → ``running``. A repeat is refused by listmonk (400), never sent twice."""

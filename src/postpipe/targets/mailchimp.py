@@ -20,6 +20,7 @@ import requests
 
 from ..errors import ConfigError, ProviderError
 from ..http import RetryPolicy, make_http
+from ..keys import IdempotencyKey
 from ..render.email import UNSUBSCRIBE_TAGS
 from .base import Campaign, OutgoingEmail, require_future, require_sender, require_unsubscribe
 
@@ -138,7 +139,7 @@ class Mailchimp:
         )
 
     # -- the protocol ----------------------------------------------------------------
-    def find_campaign(self, key: str) -> Campaign | None:
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The newest campaign whose title is ``key`` (a sent one wins over drafts)."""
         found: list[dict[str, Any]] = []
         offset = 0
@@ -155,7 +156,7 @@ class Mailchimp:
                 },
             ).json()
             campaigns = page.get("campaigns") or []
-            found += [c for c in campaigns if (c.get("settings") or {}).get("title") == key]
+            found += [c for c in campaigns if key.matches((c.get("settings") or {}).get("title"))]
             offset += len(campaigns)
             if not campaigns or offset >= int(page.get("total_items") or 0):
                 break
@@ -163,9 +164,11 @@ class Mailchimp:
             return None
         order = ("sent", "sending", "scheduled", "draft")
         best = min(found, key=lambda c: order.index(STATUS.get(c.get("status", ""), "draft")))
-        return self._campaign(key, best)
+        return self._campaign(key.value, best)
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         """Create (or update) the campaign's settings, then PUT both parts."""
         require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
         if existing is not None and existing.status != "draft":
@@ -174,7 +177,7 @@ class Mailchimp:
             "type": "regular",
             "recipients": {"list_id": email.list_id or self.settings.mailchimp_list_id},
             "settings": {
-                "title": key,
+                "title": key.value,
                 "subject_line": email.subject,
                 "preview_text": email.preheader,
                 "from_name": email.from_name,
@@ -192,7 +195,7 @@ class Mailchimp:
         self.http.put(
             f"/campaigns/{cid}/content", json={"html": email.html, "plain_text": email.text}
         )
-        return self._campaign(key, data)
+        return self._campaign(key.value, data)
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """``actions/send``; a refusal is explained by the campaign's state or checklist."""

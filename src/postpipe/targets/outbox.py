@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import default
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from ..keys import IdempotencyKey
 from .base import Campaign, OutgoingEmail
 
 if TYPE_CHECKING:
@@ -32,20 +35,23 @@ class Outbox:
         self.list_address = settings.from_email
         self.writes = 0
 
-    def find_campaign(self, key: str) -> Campaign | None:
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         if not self.dir.is_dir():
             return None
         parser = BytesHeaderParser(policy=default)
-        slug = key.rsplit("-", 1)[0]
-        for path in sorted(self.dir.glob(f"*-{slug}*.eml")):
+        for path in sorted(self.dir.glob(f"*-{key.slug}*.eml")):
             with path.open("rb") as f:
                 headers = parser.parse(f)
-            if headers.get("X-Postpipe-Key") == key:
-                return Campaign(key=key, remote_id=path.name, status="sent")
+            if key.matches(headers.get("X-Postpipe-Key")):
+                return Campaign(
+                    key=key.value, remote_id=path.name, status="sent", sent_at=_date(headers)
+                )
         return None
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
-        return existing or Campaign(key=key, remote_id=None, status="draft")
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
+        return existing or Campaign(key=key.value, remote_id=None, status="draft")
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         now = self.clock()
@@ -56,7 +62,7 @@ class Outbox:
             personalise_for=self.list_address,
         )
         name = self._write(f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}.eml", bytes(msg))
-        return Campaign(key=campaign.key, remote_id=name, status="sent")
+        return Campaign(key=campaign.key, remote_id=name, status="sent", sent_at=now)
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
         now = self.clock()
@@ -80,3 +86,11 @@ class Outbox:
         os.replace(tmp, dest)
         self.writes += 1
         return Path(dest).name
+
+
+def _date(headers: Message) -> datetime | None:
+    """When a written message went out: its ``Date`` header."""
+    try:
+        return parsedate_to_datetime(str(headers.get("Date")))
+    except (TypeError, ValueError):
+        return None

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import AuthError, ConfigError, ProviderError
+from ..keys import IdempotencyKey
 from .base import Campaign, OutgoingEmail, require_sender, require_unsubscribe
 
 if TYPE_CHECKING:
@@ -177,20 +178,21 @@ class Smtp:
     def recipients_count(self) -> int:
         return len(read_recipients(self.recipients_file))
 
-    def find_campaign(self, key: str) -> Campaign | None:
+    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """From the ledger: sent once every recipient has a final state."""
-        slug = key.rsplit("-", 1)[0]
-        states = self._states(slug)
+        states = self._states(key.slug)
         if not states:
             return None
         recipients = read_recipients(self.recipients_file)
         pending = [r for r in recipients if states.get(r.key) not in FINAL]
         counts = self._counts(recipients, states)
         return Campaign(
-            key=key, remote_id=None, status="partial" if pending else "sent", data=counts
+            key=key.value, remote_id=None, status="partial" if pending else "sent", data=counts
         )
 
-    def prepare(self, email: OutgoingEmail, key: str, existing: Campaign | None) -> Campaign:
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         """Nothing to create: check the unsubscribe link and the recipients file."""
         require_unsubscribe(email, email.unsubscribe_url, self.name)
         if email.list_id:
@@ -203,7 +205,7 @@ class Smtp:
         count = len(read_recipients(self.recipients_file))
         if existing is not None:
             return existing
-        return Campaign(key=key, remote_id=None, status="draft", data={"recipients": count})
+        return Campaign(key=key.value, remote_id=None, status="draft", data={"recipients": count})
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Send to every recipient without a final state; resumable, at most once each."""
