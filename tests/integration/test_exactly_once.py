@@ -7,7 +7,9 @@ the ledger as ``postpipe status --json`` shows it.
 
 from __future__ import annotations
 
+import json
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -309,6 +311,43 @@ def test_deleted_ledger_causes_no_duplicate_post_or_send(api: API | None, pp_sit
     if api is not None:
         assert len(api.state()["campaigns"]) == 1  # no second campaign either
         assert send_posts(api) == 1
+
+
+def test_a_new_site_url_and_a_deleted_ledger_send_nothing_twice(api: API | None, pp_site) -> None:
+    """The key comes from the slug and the list, not POSTPIPE_SITE_URL (issue: a moved
+    site whose ledger was deleted sent its newsletter again)."""
+    site = pp_site(DUE_HOUR_AGO, api=api)
+    site.ok("publish")
+    assert "sent   alpha" in site.ok("send", "--due")
+    sent_at = site.status()["alpha"]["sent_at"]
+    assert sent_at and sent_at.startswith(NOW.isoformat()[:16])
+
+    site.ledger.unlink()
+    later = {"POSTPIPE_SITE_URL": "https://www.example.net/news", "POSTPIPE_NOW": at(hours=3)}
+    out = site.ok("send", "--due", env=later)
+    assert "already sent (found at the provider); recorded" in out
+    assert real_sends(site) == 1
+    row = site.ok("status", "--json", env=later)
+    alpha = next(r for r in json.loads(row) if r["slug"] == "alpha")
+    assert alpha["newsletter"] == "sent"
+    if api is None:  # the outbox knows when the message went out: its Date header
+        assert alpha["sent_at"] == sent_at
+
+
+def test_a_campaign_with_a_key_of_the_old_form_is_found(api: API | None, pp_site) -> None:
+    """Campaigns made before the key changed form (it hashed the site URL) are found."""
+    site = pp_site(DUE_HOUR_AGO, api=api)
+    site.ok("publish")
+    db = sqlite3.connect(site.ledger)
+    with db:  # what an older postpipe stored: <slug>-pp<sha256(site_url|slug)[:10]>
+        db.execute("UPDATE items SET idem_key = 'alpha-pp0123456789' WHERE kind = 'list'")
+    db.close()
+    assert "sent   alpha" in site.ok("send", "--due")
+    assert real_sends(site) == 1
+    site.ledger.unlink()  # a new postpipe, no ledger: only the old-form key is out there
+    out = site.ok("send", "--due")
+    assert "already sent (found at the provider); recorded" in out
+    assert real_sends(site) == 1
 
 
 # ---------------------------------------------------------------------------
