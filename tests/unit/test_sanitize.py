@@ -16,6 +16,7 @@ from postpipe.render.sanitize import sanitize, unsafe_parts
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from generate import generate  # noqa: E402
+
 from test_cli import clean_env  # noqa: E402
 
 FRONT = (
