@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .errors import ErrorGroup, PostpipeError
+from .errors import ConfigError, ErrorGroup, PostpipeError
 
 if TYPE_CHECKING:
     from .checks import Finding
@@ -43,7 +43,14 @@ class Env:
     def now(self) -> datetime:
         fixed = os.environ.get("POSTPIPE_NOW")
         if fixed:
-            value = datetime.fromisoformat(fixed)
+            try:
+                value = datetime.fromisoformat(fixed)
+            except ValueError:
+                raise ConfigError(
+                    f"POSTPIPE_NOW={fixed!r} is not valid: expected an ISO date and time "
+                    "such as 2026-05-04T10:00:00+00:00",
+                    hint="POSTPIPE_NOW fixes the clock for tests; unset it to use the real time",
+                ) from None
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         return datetime.now(UTC)
 
