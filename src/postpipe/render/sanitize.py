@@ -249,17 +249,37 @@ class _Finder(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-_MAYBE_UNSAFE = re.compile(
-    r"<(?:" + "|".join(sorted(_ACTIVE_TAGS)) + r")\b"
-    r"|[\s/\"']on[a-z]+\s*=|script\s*:|data\s*:|&(?:#|colon|tab|newline)"
-    r"|expression\s*\(|behavior\s*:|-moz-binding",
-    re.I,
+#: Strings without which nothing in a body can run (checked before parsing it).
+_TRIGGERS = (
+    *(f"<{tag}" for tag in sorted(_ACTIVE_TAGS)),
+    "script:",
+    "data:",
+    "expression(",
+    "behavior:",
+    "-moz-binding",
 )
+_ON_ATTRIBUTE = re.compile(r"[\s/\"']on[a-z]+\s*=")
+_SPACED = re.compile(r"script\s+:|data\s+:|expression\s+\(|behavior\s+:")
+# a URL spelled with character references (&#106;avascript:, javascript&colon;)
+_ENTITY_URL = re.compile(
+    r"(?:href|src|srcset|action|formaction|poster|data|cite)\s*=\s*[\"']?[^\"'>]*?"
+    r"&(?:#|colon|tab|newline)"
+)
+
+
+def _maybe_unsafe(html: str) -> bool:
+    low = html.lower()
+    return (
+        any(t in low for t in _TRIGGERS)
+        or bool(_ON_ATTRIBUTE.search(low))
+        or bool(_SPACED.search(low))
+        or ("&" in low and bool(_ENTITY_URL.search(low)))
+    )
 
 
 def unsafe_parts(html: str) -> list[Unsafe]:
     """What in ``html`` runs code or frames other pages, in document order."""
-    if not _MAYBE_UNSAFE.search(html):
+    if not _maybe_unsafe(html):
         return []  # the common case: no raw HTML that could run anything
     finder = _Finder()
     finder.feed(html)
