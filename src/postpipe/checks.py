@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from .build import RenderedPost
 from .errors import PostpipeError
+from .render.sanitize import unsafe_parts
 
 ERROR, WARNING = "error", "warning"
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
@@ -51,6 +52,41 @@ def _body_line(r: RenderedPost, needle: str) -> int | None:
         if needle in line:
             return r.post.body_line + i
     return None
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _unsafe_html_lines(r: RenderedPost, needles: list[tuple[str, ...]]) -> list[int | None]:
+    """The .md line of each unsafe part, in order: the first line at or after the
+    previous part's that holds one of its needles (case-insensitive), outside
+    fenced code (Markdown escapes what is there)."""
+    lines: list[tuple[int, str]] = []
+    fence = ""
+    for i, text in enumerate(r.post.body.split("\n")):
+        m = _FENCE.match(text)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = ""
+        elif m:
+            fence = m.group(1)
+        else:
+            lines.append((i, text.lower()))
+    out: list[int | None] = []
+    start = 0
+    for options in needles:
+        found = None
+        for needle in options:
+            needle = needle.lower()
+            found = next((k for k in range(start, len(lines)) if needle in lines[k][1]), None)
+            if found is not None:
+                break
+        if found is None:
+            out.append(None)
+            continue
+        start = found
+        out.append(r.post.body_line + lines[found][0])
+    return out
 
 
 def check_post(r: RenderedPost) -> list[Finding]:
@@ -110,6 +146,15 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 f"image '{asset.source.name}' is {size // 1024} KB",
                 "compress it below 1 MB (JPEG quality 75-85 is plenty)",
             )
+    unsafe = unsafe_parts(r.markup.html)
+    for part, line in zip(unsafe, _unsafe_html_lines(r, [u.needles for u in unsafe]), strict=True):
+        add(
+            WARNING,
+            line or r.post.body_line,
+            f"unsafe HTML in the body: {part.what}",
+            "no mail client runs scripts; it is removed from the email and the feed "
+            "(the blog page keeps it); remove it or embed with a link",
+        )
     if not r.summary_given:
         add(
             WARNING,

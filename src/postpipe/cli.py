@@ -8,46 +8,89 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .errors import ErrorGroup, PostpipeError
+from .errors import ConfigError, ErrorGroup, PostpipeError
+
+if TYPE_CHECKING:
+    from .checks import Finding
+
+
+#: A line of a publish or send run that reports a failure (``-q`` keeps these).
+_FAILURE_LINE = re.compile(r"^error\b|: it has errors\b")
 
 
 @dataclass
 class Env:
-    """The command's outside world: streams and the clock (tests replace them)."""
+    """The command's outside world: streams and the clock (tests replace them).
+
+    ``quiet`` (``-q``) is the one place that decides what a quiet run prints:
+    errors only. ``out`` and ``warn`` say nothing then; ``err`` always speaks.
+    """
 
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    quiet: bool = False
 
     def now(self) -> datetime:
         fixed = os.environ.get("POSTPIPE_NOW")
         if fixed:
-            value = datetime.fromisoformat(fixed)
+            try:
+                value = datetime.fromisoformat(fixed)
+            except ValueError:
+                raise ConfigError(
+                    f"POSTPIPE_NOW={fixed!r} is not valid: expected an ISO date and time "
+                    "such as 2026-05-04T10:00:00+00:00",
+                    hint="POSTPIPE_NOW fixes the clock for tests; unset it to use the real time",
+                ) from None
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         return datetime.now(UTC)
 
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
+        """Progress and results (stdout); nothing with ``-q``."""
+        if not self.quiet:
+            print(text, file=self.stdout, flush=True)
+
+    def warn(self, text: str) -> None:
+        """A warning (stderr); nothing with ``-q``."""
+        if not self.quiet:
+            print(text, file=self.stderr, flush=True)
 
     def err(self, text: str) -> None:
+        """An error (stderr), printed with ``-q`` too."""
         print(text, file=self.stderr, flush=True)
+
+    def finding(self, finding: Finding, strict: bool = False) -> None:
+        """A check finding: an error always, a warning unless quiet (or strict)."""
+        if finding.level == "error" or strict:
+            self.err(finding.render())
+        else:
+            self.warn(finding.render())
+
+    def step(self, line: str) -> None:
+        """One action line of a publish or send run (stdout); with ``-q`` only the
+        failures, on stderr."""
+        if not self.quiet:
+            self.out(line)
+        elif _FAILURE_LINE.search(line):
+            self.err(line)
 
 
 def _settings(args: argparse.Namespace, env: Env):  # type: ignore[no-untyped-def]
     from .config import load_settings
 
     settings = load_settings(args.root)
-    if not args.quiet:
-        for warning in settings.warnings:
-            env.err(f"warning: {warning}")
+    for warning in settings.warnings:
+        # check --strict fails on these: then they are errors, printed with -q too
+        (env.err if getattr(args, "strict", False) else env.warn)(f"warning: {warning}")
     return settings
 
 
@@ -82,7 +125,7 @@ def cmd_build(args: argparse.Namespace, env: Env) -> int:
     out = Path(args.out) if args.out else settings.root / "build"
     report = build_site(settings, out, drafts=args.drafts, jobs=args.jobs)
     for finding in report.findings:
-        env.err(finding.render())
+        env.finding(finding)
     root = settings.root
     changes = f"{report.rendered_now} rendered, {_plural(report.written, 'file')} written" + (
         f", {report.removed} removed" if report.removed else ""
@@ -118,7 +161,7 @@ def cmd_check(args: argparse.Namespace, env: Env) -> int:
     settings = _settings(args, env)
     findings, checked = check_site(settings)
     for finding in findings:
-        env.err(finding.render())
+        env.finding(finding, strict=args.strict)
     errors = sum(f.level == "error" for f in findings)
     warnings = len(findings) - errors
     env.out(
@@ -136,7 +179,7 @@ def _run(args: argparse.Namespace, env: Env, action, **kw) -> int:  # type: igno
     settings = _settings(args, env)
     quiet_ok = kw.pop("quiet_ok", False)
     report = run(
-        settings, action, now=env.now(), dry_run=getattr(args, "dry_run", False), say=env.out, **kw
+        settings, action, now=env.now(), dry_run=getattr(args, "dry_run", False), say=env.step, **kw
     )
     if not report.lines and not quiet_ok:
         env.out("nothing to do: everything is up to date")
@@ -173,14 +216,16 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
         return _run(args, env, lambda p: p.send_test(args.slug, args.test))
 
     def confirm(text: str) -> bool:
-        env.out(text)
         if args.yes or args.dry_run:
+            env.out(text)
             return True
         if not env.stdin.isatty():
+            env.out(text)
             raise PostpipeError(
                 "refusing to send without confirmation",
                 hint="run it in a terminal to answer, or pass --yes",
             )
+        print(text, file=env.stdout)  # the question needs its plan, with -q too
         env.stdout.write("Send now? [y/N] ")
         env.stdout.flush()
         return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
@@ -210,7 +255,7 @@ def cmd_preview(args: argparse.Namespace, env: Env) -> int:
             settings,
             reload_settings=lambda: load_settings(args.root),
             clock=env.now,
-            say=(lambda _line: None) if args.quiet else env.out,
+            say=env.out,
         )
         server.watch()
         posts = len(server.preview.snapshot.entries)
@@ -393,6 +438,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     parser = build_parser()
     args = parser.parse_args(argv)
+    env.quiet = env.quiet or args.quiet
     debug = args.traceback or os.environ.get("POSTPIPE_DEBUG") == "1"
     try:
         return int(args.func(args, env))

@@ -9,6 +9,7 @@ configuration table (a test keeps them in sync).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -27,10 +29,40 @@ def _str(value: str) -> str:
     return value
 
 
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+
 def _url(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError("an absolute http(s) URL, e.g. https://news.example.org")
+    expected = "an absolute http(s) URL, e.g. https://news.example.org"
+    if not re.match(r"^https?://[^/\s]+", value) or _CONTROL_OR_SPACE.search(value):
+        raise ValueError(expected)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise ValueError(expected) from None
+    if not parts.hostname:
+        raise ValueError(expected)
     return value.rstrip("/")
+
+
+def _unsubscribe_url(value: str) -> str:
+    """An https://, http:// or mailto: template; ``{email}`` is filled per recipient."""
+    expected = (
+        "an unsubscribe URL such as https://example.org/unsubscribe?email={email} "
+        "or mailto:news@example.org?subject=unsubscribe, with no spaces"
+    )
+    if _CONTROL_OR_SPACE.search(value):
+        raise ValueError(expected)
+    if value.lower().startswith("mailto:"):
+        if "@" not in value:
+            raise ValueError(expected)
+        return value
+    try:
+        _url(value.replace("{email}", "x"))
+    except ValueError:
+        raise ValueError(expected) from None
+    return value
 
 
 def _lang(value: str) -> str:
@@ -47,22 +79,32 @@ def _timezone(value: str) -> str:
     return value
 
 
+MAX_DURATION = timedelta(days=366)
+
+
 def parse_duration(value: str) -> timedelta:
-    """``90s``, ``15m``, ``24h``, ``2d`` (or a plain number of seconds)."""
+    """``90s``, ``15m``, ``24h``, ``2d`` (or a plain number of seconds), at most a year."""
+    expected = "a duration such as 30m, 24h or 2d (at most 366d)"
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
     if not m:
-        raise ValueError("a duration such as 30m, 24h or 2d")
+        raise ValueError(expected)
     unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    return timedelta(seconds=float(m.group(1)) * unit)
+    seconds = float(m.group(1)) * unit
+    if not seconds <= MAX_DURATION.total_seconds():  # also inf, which timedelta cannot hold
+        raise ValueError(expected)
+    return timedelta(seconds=seconds)
 
 
 def _positive_float(value: str) -> float:
+    """A number of seconds or a rate: finite, from 0.000001 to 1000000 (``nan``,
+    ``inf`` and ``1e999`` would break a timeout or a sleep)."""
+    expected = "a positive number (from 0.000001 to 1000000)"
     try:
         number = float(value)
     except ValueError:
-        raise ValueError("a positive number") from None
-    if number <= 0:
-        raise ValueError("a positive number")
+        raise ValueError(expected) from None
+    if not (math.isfinite(number) and 1e-6 <= number <= 1e6):
+        raise ValueError(expected)
     return number
 
 
@@ -161,6 +203,7 @@ FIELDS: tuple[Field, ...] = (
         None,
         "For outbox and smtp: unsubscribe URL template with {email} "
         "(default: mailto:<from email>?subject=unsubscribe).",
+        _unsubscribe_url,
     ),
     Field(
         "POSTPIPE_MAX_LATENESS",
@@ -472,7 +515,7 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
             continue
         try:
             values[f.attr] = f.parse(raw)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:  # a parser's overflow is bad input too
             shown = "***" if f.secret else repr(raw)
             errors.append(
                 ConfigError(

@@ -16,6 +16,7 @@ from ..assets import Asset
 from ..content import Post, slugify
 from . import i18n
 from .links import absolutize_html
+from .sanitize import sanitize
 from .templating import render
 
 if TYPE_CHECKING:
@@ -315,7 +316,8 @@ def atom_feed(views: list[Mapping[str, Any]], site: SiteInfo) -> bytes:
         for c in [*v["categories"], *v["tags"]]:
             sub(entry, "category", term=c["name"])
         sub(entry, "summary", v["summary"], type="text")
-        body = absolutize_html(str(v["html"]), v["url"], site.url)
+        # the page keeps what the author wrote; feed readers get no scripts
+        body = absolutize_html(sanitize(str(v["html"])), v["url"], site.url)
         sub(entry, "content", body, type="html")
     ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"

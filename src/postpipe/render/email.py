@@ -28,6 +28,7 @@ from markupsafe import Markup
 from ..errors import ConfigError
 from . import i18n
 from .links import absolute, add_query, is_own, parse_fragment, serialize_children
+from .sanitize import sanitize
 from .templating import render
 
 MAX_IMAGE_WIDTH = 600  # the email column; the hero image spans it
@@ -530,7 +531,7 @@ def render_newsletter(
     lang = post["lang"]
     t = dict(i18n.labels(lang))
     t["why_received"] = t["why_received"].format(site=site["title"])
-    body = parse_fragment(str(post["html"]))
+    body = parse_fragment(sanitize(str(post["html"])))  # no mail client runs scripts
     prepare_links(body, links, BODY_IMAGE_WIDTH)
     body_html = serialize_children(body)
     hero_w, hero_h = (

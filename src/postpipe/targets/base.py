@@ -244,12 +244,18 @@ def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type
     if ":" in name:  # a target of your own: package.module:Class
         module, _, cls = name.partition(":")
         try:
-            return getattr(importlib.import_module(module), cls)
+            target = getattr(importlib.import_module(module), cls)
         except (ImportError, AttributeError) as exc:
             raise ConfigError(
                 f"cannot load the {kind} target '{name}': {exc}",
                 hint=f"check {variable} and that the module is importable",
             ) from None
+        if not isinstance(target, type):
+            raise ConfigError(
+                f"{variable}={name!r} is not a class: expected package.module:Class",
+                hint=f"point {variable} at the class of your {kind} target",
+            )
+        return target
     if name not in registry and name in (*PLANNED_CMS, *PLANNED_LISTS):
         raise ConfigError(
             f"the {kind} target '{name}' is not available in this version",
