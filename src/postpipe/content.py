@@ -148,7 +148,7 @@ _SYMBOL_WORDS = {"+": "plus", "#": "sharp", "@": "at", "%": "percent"}
 _SYMBOL_RE = re.compile("[" + re.escape("".join(_SYMBOL_WORDS)) + "]")
 
 
-def term_identity(name: str) -> str:
+def _term_identity(name: str) -> str:
     """What makes two tag (or category) names the same: case, accents and spacing aside."""
     text = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in text if not unicodedata.combining(c))
@@ -175,7 +175,7 @@ def term_slug(name: str) -> str:
     )
     if slug and not lost and len(slug) <= MAX_SLUG:
         return slug
-    tag = hashlib.sha256(term_identity(name).encode("utf-8")).hexdigest()[:6]
+    tag = hashlib.sha256(_term_identity(name).encode("utf-8")).hexdigest()[:6]
     return f"{cut_slug(slug, MAX_SLUG - 7)}-{tag}" if slug else tag
 
 
@@ -474,25 +474,20 @@ class _PostReader:
         if key not in data:
             return default
         line, node = data[key]
-        if parse in _NODE_PARSERS:
-            if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG and not node.style:
-                return default
+        if parse in _NODE_PARSERS:  # they read the text as written, not what YAML makes of it
+            empty = isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG and not node.style
+            raw = None if empty else node
+        else:
             try:
-                return parse(node)
-            except _Problem as p:
+                raw = self.value(node)
+            except yaml.YAMLError as exc:
                 self.failed.add(name)
-                self.error(line, f"'{name}' {p.message}", p.hint)
+                self.error(line, f"'{name}' cannot be read: {exc}")
                 return default
-        try:
-            raw = self.value(node)
-        except yaml.YAMLError as exc:
-            self.failed.add(name)
-            self.error(line, f"'{name}' cannot be read: {exc}")
-            return default
-        except ValueError:
-            # PyYAML's timestamp constructor fails on e.g. 2026-13-45; let our
-            # parser report the text with a hint
-            raw = node.value if isinstance(node, yaml.ScalarNode) else None
+            except ValueError:
+                # PyYAML's timestamp constructor fails on e.g. 2026-13-45; let our
+                # parser report the text with a hint
+                raw = node.value if isinstance(node, yaml.ScalarNode) else None
         if raw is None:
             return default
         try:

@@ -70,7 +70,9 @@ def category_path(name: str) -> str:
     return f"categories/{term_slug(name)}/"
 
 
-def _terms(names: Iterable[str], path_of: Callable[[str], str], site: SiteInfo) -> list[dict]:
+def _terms(
+    names: Iterable[str], path_of: Callable[[str], str], site: SiteInfo
+) -> list[dict[str, str]]:
     """One chip per page: names that share a page (``C``, ``c``) appear once."""
     seen: dict[str, dict[str, str]] = {}
     for name in names:
