@@ -48,7 +48,8 @@ def _digest(path: Path, mtime_ns: int, size: int) -> str:
 def make_asset(path: Path, folder: str = "assets") -> Asset:
     """Fingerprint a file: ``photo.jpg`` → ``assets/photo.<10 hex>.jpg``."""
     digest = file_digest(path)
-    name = f"{folder}/{path.stem}.{digest[:10]}{path.suffix.lower()}"
+    stem = path.stem.encode()[:200].decode(errors="ignore")  # the name stays < 255 bytes
+    name = f"{folder}/{stem}.{digest[:10]}{path.suffix.lower()}"
     return Asset(source=path, name=name, digest=digest, size=image_size(path))
 
 

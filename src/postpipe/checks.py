@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .build import RenderedPost
+from .content import cut_slug
 from .errors import PostpipeError
 from .render.sanitize import unsafe_parts
 
@@ -19,6 +20,7 @@ ERROR, WARNING = "error", "warning"
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
 CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
 MAX_SUBJECT = 80
+LONG_SLUG = 80  # longer slugs work (up to 200) but make poor URLs
 MAX_IMAGE_PX = 1200
 MAX_IMAGE_BYTES = 1024 * 1024
 _LOOPBACK = re.compile(r"^http://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)")
@@ -154,6 +156,15 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"unsafe HTML in the body: {part.what}",
             "no mail client runs scripts; it is removed from the email and the feed "
             "(the blog page keeps it); remove it or embed with a link",
+        )
+    if len(post.slug) > LONG_SLUG:
+        explicit = "slug" in post.line_of
+        add(
+            WARNING,
+            post.line("slug" if explicit else "title"),
+            f"the slug has {len(post.slug)} characters",
+            ("shorten it" if explicit else "set slug: in the front matter")
+            + f" to keep the URL readable, e.g. slug: {cut_slug(post.slug, 50)}",
         )
     if not r.summary_given:
         add(

@@ -8,6 +8,7 @@ with the file, the line and a hint, before raising them together.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -112,12 +113,70 @@ _FOLD = str.maketrans(
 )
 
 
-def slugify(text: str) -> str:
-    """Fold a title to an ASCII slug: ``Göteborg 2027`` → ``goteborg-2027``."""
+MAX_SLUG = 200  # WordPress keeps 200 characters of a slug; every file name stays < 255 bytes
+
+
+def _fold(text: str) -> str:
+    """Letters folded to ASCII, lower case, every other run of characters one ``-``."""
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.encode("ascii", "ignore").decode("ascii").lower()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def cut_slug(slug: str, limit: int = MAX_SLUG) -> str:
+    """``slug`` cut at a ``-`` to at most ``limit`` characters (mid-word only for one long word)."""
+    if len(slug) <= limit:
+        return slug
+    head = slug[:limit]
+    if slug[limit] != "-" and "-" in head:
+        head = head.rsplit("-", 1)[0]
+    return head.strip("-")
+
+
+def slugify(text: str) -> str:
+    """Fold a title to an ASCII slug: ``Göteborg 2027`` → ``goteborg-2027``.
+
+    At most :data:`MAX_SLUG` characters, cut at a word boundary; shorter slugs are
+    exactly what they always were (a published slug is a URL and a CMS key).
+    """
+    return cut_slug(_fold(text))
+
+
+#: Symbols that name a tag (``C++``, ``C#``) rather than separate its words.
+_SYMBOL_WORDS = {"+": "plus", "#": "sharp", "@": "at", "%": "percent"}
+_SYMBOL_RE = re.compile("[" + re.escape("".join(_SYMBOL_WORDS)) + "]")
+
+
+def _term_identity(name: str) -> str:
+    """What makes two tag (or category) names the same: case, accents and spacing aside."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+def term_slug(name: str) -> str:
+    """The one slug of a tag or category name: ``C++`` → ``c-plus-plus``, ``C#`` → ``c-sharp``.
+
+    Names whose slugs agree are one tag (``Résumé``, ``resume``, ``RESUME``). A
+    leading ``#`` or ``@`` is a hashtag or handle and dropped; other symbols of
+    :data:`_SYMBOL_WORDS` become words. When letters, digits or symbols that have
+    no ASCII form (``日本``, ``€``) would vanish, or the slug would be too long, a
+    short hash of the name is added, so distinct names never share a page.
+    """
+    text = name.strip()
+    text = re.sub(r"^[#@]+(?=\w)", "", text)
+    slug = _fold(_SYMBOL_RE.sub(lambda m: f" {_SYMBOL_WORDS[m.group()]} ", text))
+    folded = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    lost = any(
+        ord(c) > 127 and unicodedata.category(c)[0] in "LNS"
+        for c in folded
+        if not unicodedata.combining(c)
+    )
+    if slug and not lost and len(slug) <= MAX_SLUG:
+        return slug
+    tag = hashlib.sha256(_term_identity(name).encode("utf-8")).hexdigest()[:6]
+    return f"{cut_slug(slug, MAX_SLUG - 7)}-{tag}" if slug else tag
 
 
 _SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -166,19 +225,36 @@ def _bool(value: Any) -> bool:
     raise _Problem(f"must be true or false, not {_yaml_kind(value)}", "write draft: true")
 
 
-def _str_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def _as_value(node: yaml.Node) -> Any:
+    """What YAML would make of a node, for messages ("YAML read a number")."""
+    try:
+        return SafeConstructor().construct_document(node)
+    except (yaml.YAMLError, ValueError, OverflowError):
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _str_list(node: yaml.Node) -> tuple[str, ...]:
+    """A list of text, each item exactly as written: ``[0x1F, 010, yes]`` stays text.
+
+    Takes the YAML node, not the constructed value, so YAML never turns a tag
+    into a number, a boolean or a date.
+    """
+    if not isinstance(node, yaml.SequenceNode):
+        value = _as_value(node)
         example = value if isinstance(value, str) else "a, b"
         raise _Problem(
             f"must be a list, but YAML read {_yaml_kind(value)}",
             f"write it as a list: [{example}] or one '- item' per line",
         )
     out = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, str | int | float):
-            raise _Problem(f"must be a list of text, but one item is {_yaml_kind(item)}")
-        if str(item).strip():
-            out.append(str(item).strip())
+    for item in node.value:
+        if not isinstance(item, yaml.ScalarNode) or (item.tag == _NULL_TAG and not item.style):
+            raise _Problem(f"must be a list of text, but one item is {_yaml_kind(_as_value(item))}")
+        if item.value.strip():
+            out.append(item.value.strip())
     return tuple(out)
 
 
@@ -203,10 +279,16 @@ def _slug(value: Any) -> str:
             f"'{text}' is not a valid slug",
             f"use lower-case ASCII letters, digits and '-', e.g. {slugify(text) or 'my-post'}",
         )
+    if len(text) > MAX_SLUG:
+        raise _Problem(
+            f"has {len(text)} characters, more than {MAX_SLUG}",
+            f"a slug is a URL and a file name: shorten it, e.g. slug: {cut_slug(text, 60)}",
+        )
     return text
 
 
 _DATE_HINT = "write a date like 2026-10-22, 2026-10-22 17:00 or 2026-10-22T17:00:00+02:00"
+MIN_YEAR, MAX_YEAR = 1900, 2200  # every date computation (UTC, feeds, cron) is safe inside
 
 
 def parse_datetime(value: Any, tz: tzinfo, *, require_tz: bool = False) -> datetime:
@@ -222,6 +304,11 @@ def parse_datetime(value: Any, tz: tzinfo, *, require_tz: bool = False) -> datet
             raise _Problem(f"'{value}' is not a valid date", _DATE_HINT) from None
     else:
         raise _Problem(f"must be a date, but YAML read {_yaml_kind(value)}", _DATE_HINT)
+    if not MIN_YEAR <= result.year <= MAX_YEAR:
+        raise _Problem(
+            f"'{value}' is in the year {result.year}, outside {MIN_YEAR}–{MAX_YEAR}",
+            f"check the year; postpipe takes dates from {MIN_YEAR} to {MAX_YEAR}",
+        )
     if result.tzinfo is None:
         if require_tz:
             raise _Problem(
@@ -231,6 +318,10 @@ def parse_datetime(value: Any, tz: tzinfo, *, require_tz: bool = False) -> datet
             )
         result = result.replace(tzinfo=tz)
     return result
+
+
+#: Parsers that take the YAML node itself, to keep the text as written.
+_NODE_PARSERS: tuple[Callable[[Any], Any], ...] = (_str_list,)
 
 
 @dataclass(frozen=True)
@@ -383,16 +474,20 @@ class _PostReader:
         if key not in data:
             return default
         line, node = data[key]
-        try:
-            raw = self.value(node)
-        except yaml.YAMLError as exc:
-            self.failed.add(name)
-            self.error(line, f"'{name}' cannot be read: {exc}")
-            return default
-        except ValueError:
-            # PyYAML's timestamp constructor fails on e.g. 2026-13-45; let our
-            # parser report the text with a hint
-            raw = node.value if isinstance(node, yaml.ScalarNode) else None
+        if parse in _NODE_PARSERS:  # they read the text as written, not what YAML makes of it
+            empty = isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG and not node.style
+            raw = None if empty else node
+        else:
+            try:
+                raw = self.value(node)
+            except yaml.YAMLError as exc:
+                self.failed.add(name)
+                self.error(line, f"'{name}' cannot be read: {exc}")
+                return default
+            except ValueError:
+                # PyYAML's timestamp constructor fails on e.g. 2026-13-45; let our
+                # parser report the text with a hint
+                raw = node.value if isinstance(node, yaml.ScalarNode) else None
         if raw is None:
             return default
         try:
@@ -475,6 +570,15 @@ class _PostReader:
             summary=self.field(data, "summary", "summary", _text) or None,
             draft=self.field(data, "draft", "draft", _bool, False),
         )
+        send_at = newsletter.send_at if newsletter else None
+        if send_at is not None and when is not None and send_at < when:
+            self.error(
+                self.line_of.get("newsletter.send_at"),
+                f"'newsletter.send_at' ({send_at.isoformat()}) is before the post's "
+                f"date ({when.isoformat()})",
+                "a newsletter cannot go out before its post is published; "
+                "move send_at after date or date earlier",
+            )
         if self.errors or not title or when is None:
             return None
         slug = slug or slugify(title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..assets import Asset
-from ..content import Post, slugify
+from ..content import Post, term_slug
 from . import i18n
 from .links import absolutize_html
 from .sanitize import sanitize
@@ -64,11 +64,22 @@ class SiteInfo:
 
 
 def tag_path(name: str) -> str:
-    return f"tags/{slugify(name) or 'tag'}/"
+    return f"tags/{term_slug(name)}/"
 
 
 def category_path(name: str) -> str:
-    return f"categories/{slugify(name) or 'category'}/"
+    return f"categories/{term_slug(name)}/"
+
+
+def _terms(
+    names: Iterable[str], path_of: Callable[[str], str], site: SiteInfo
+) -> list[dict[str, str]]:
+    """One chip per page: names that share a page (``C``, ``c``) appear once."""
+    seen: dict[str, dict[str, str]] = {}
+    for name in names:
+        path = path_of(name)
+        seen.setdefault(path, {"name": name, "href": site.href(path)})
+    return list(seen.values())
 
 
 def image_view(asset: Asset | None, alt: str, site: SiteInfo) -> dict[str, Any] | None:
@@ -133,8 +144,8 @@ def post_view(
         "date_iso": post.date.isoformat(),
         "date_display": i18n.format_date(post.date, post.lang),
         "draft": post.draft,
-        "tags": [{"name": t, "href": site.href(tag_path(t))} for t in post.tags],
-        "categories": [{"name": c, "href": site.href(category_path(c))} for c in post.categories],
+        "tags": _terms(post.tags, tag_path, site),
+        "categories": _terms(post.categories, category_path, site),
         "html": Markup(html),
         "toc": toc,
         "image": image_view(hero, post.image.alt if post.image else "", site),
@@ -231,12 +242,16 @@ def render_lists(
     out = _paginate(env, views, site, "", t["latest"], site.title)
     groups: dict[str, tuple[str, str, list[Mapping[str, Any]]]] = {}
     for v in views:
-        for tag in v["tags"]:
-            key = tag_path(tag["name"])
-            groups.setdefault(key, (tag["name"], "tagged", []))[2].append(v)
-        for cat in v["categories"]:
-            key = category_path(cat["name"])
-            groups.setdefault(key, (cat["name"], "in_category", []))[2].append(v)
+        # a post is listed once per page, however many of its names lead there
+        for terms, path_of, label in (
+            (v["tags"], tag_path, "tagged"),
+            (v["categories"], category_path, "in_category"),
+        ):
+            pages: dict[str, str] = {}
+            for term in terms:
+                pages.setdefault(path_of(term["name"]), term["name"])
+            for path, name in pages.items():
+                groups.setdefault(path, (name, label, []))[2].append(v)
     for path, (name, label, members) in sorted(groups.items()):
         heading = t[label].format(name=name)
         out.update(_paginate(env, members, site, path, heading, heading))
