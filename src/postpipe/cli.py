@@ -10,7 +10,8 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     quiet: bool = False
+    #: hides secrets from everything printed (``main`` sets it for the site)
+    redact: Callable[[str], str] = field(default=lambda text: text)
 
     def now(self) -> datetime:
         fixed = os.environ.get("POSTPIPE_NOW")
@@ -57,16 +60,16 @@ class Env:
     def out(self, text: str = "") -> None:
         """Progress and results (stdout); nothing with ``-q``."""
         if not self.quiet:
-            print(text, file=self.stdout, flush=True)
+            print(self.redact(text), file=self.stdout, flush=True)
 
     def warn(self, text: str) -> None:
         """A warning (stderr); nothing with ``-q``."""
         if not self.quiet:
-            print(text, file=self.stderr, flush=True)
+            print(self.redact(text), file=self.stderr, flush=True)
 
     def err(self, text: str) -> None:
         """An error (stderr), printed with ``-q`` too."""
-        print(text, file=self.stderr, flush=True)
+        print(self.redact(text), file=self.stderr, flush=True)
 
     def finding(self, finding: Finding, strict: bool = False) -> None:
         """A check finding: an error always, a warning unless quiet (or strict)."""
@@ -92,6 +95,11 @@ def _settings(args: argparse.Namespace, env: Env):  # type: ignore[no-untyped-de
         # check --strict fails on these: then they are errors, printed with -q too
         (env.err if getattr(args, "strict", False) else env.warn)(f"warning: {warning}")
     return settings
+
+
+def _debug(args: argparse.Namespace) -> bool:
+    """``--traceback`` or ``POSTPIPE_DEBUG=1``."""
+    return bool(getattr(args, "traceback", False)) or os.environ.get("POSTPIPE_DEBUG") == "1"
 
 
 def _plural(n: int, word: str) -> str:
@@ -183,6 +191,9 @@ def _run(args: argparse.Namespace, env: Env, action, **kw) -> int:  # type: igno
     )
     if not report.lines and not quiet_ok:
         env.out("nothing to do: everything is up to date")
+    if _debug(args):
+        for exc in report.crashes:  # reported as failures above; here is where they came from
+            _traceback(env, exc)
     return 0 if report.ok else 1
 
 
@@ -225,7 +236,7 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
                 "refusing to send without confirmation",
                 hint="run it in a terminal to answer, or pass --yes",
             )
-        print(text, file=env.stdout)  # the question needs its plan, with -q too
+        print(env.redact(text), file=env.stdout)  # the question needs its plan, with -q too
         env.stdout.write("Send now? [y/N] ")
         env.stdout.flush()
         return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
@@ -433,31 +444,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redactor(root: str) -> Callable[[str], str]:
+    """The secrets of the site as set in its .env and the environment (never raises:
+    it must work when loading the settings is what failed)."""
+    try:
+        from .redact import Redactor
+
+        return Redactor.for_site(root)
+    except Exception:  # noqa: BLE001 - no redactor is better than no error message
+        return lambda text: text
+
+
+def _traceback(env: Env, exc: BaseException) -> None:
+    """Print the traceback of ``exc``, redacted."""
+    env.err("".join(traceback.format_exception(exc)).rstrip("\n"))
+
+
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     """Entry point of the ``postpipe`` console script."""
     env = env or Env()
     parser = build_parser()
     args = parser.parse_args(argv)
     env.quiet = env.quiet or args.quiet
-    debug = args.traceback or os.environ.get("POSTPIPE_DEBUG") == "1"
+    debug = _debug(args)
+    env.redact = _redactor(args.root)
     try:
         return int(args.func(args, env))
     except ErrorGroup as exc:
         if debug:
-            raise
+            _traceback(env, exc)
         env.err(exc.render())
         return 1
     except PostpipeError as exc:
         if debug:
-            raise
+            _traceback(env, exc)
         env.err(f"error: {exc.render()}")
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if debug:
+            _traceback(env, exc)
         env.err("interrupted")
         return 130
     except BrokenPipeError:  # e.g. `postpipe status | head -1`
         sys.stderr.close()
         return 141
+    except Exception as exc:  # a bug: never let Python print it unredacted
+        if debug:
+            _traceback(env, exc)
+        env.err(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in postpipe; run again with --traceback to see where, "
+            "and report it"
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,7 +39,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -47,6 +47,7 @@ import requests.auth
 import urllib3.exceptions
 
 from postpipe.errors import AuthError, ConfigError, NotFound, ProviderError, RateLimited
+from postpipe.redact import redact
 
 if TYPE_CHECKING:
     from postpipe.config import Settings
@@ -77,8 +78,6 @@ ErrorReader = Callable[[requests.Response], "tuple[str, str | None] | None"]
 _EPOCH_THRESHOLD = 1_000_000_000
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _EXCERPT_LEN = 200
-_MIN_SECRET_LEN = 4
-MASK = "***"
 
 # Header names whose values are credentials; their values are always redacted.
 _SENSITIVE_HEADERS = frozenset(
@@ -92,21 +91,6 @@ _SENSITIVE_HEADERS = frozenset(
         "set-cookie",
     }
 )
-_SENSITIVE_WORDS = r"(?:key|token|password|passwd|secret|signature)"
-
-# "Authorization: Bearer abc" and '"api-key": "abc"' (header dumps, JSON echoes).
-_HEADER_RE = re.compile(
-    r"(?i)\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token)"
-    r"(\"?'?\s*:\s*\"?'?)([^\"'\r\n]+)"
-)
-# ?api_key=abc&access_token=def, also form bodies (password=abc at the start).
-_QUERY_RE = re.compile(
-    rf"(?i)(^|[?&;\s])([\w.\-\[\]]*{_SENSITIVE_WORDS}[\w.\-\[\]]*=)([^&#\s\"'<>]+)"
-)
-# {"password": "abc"} in JSON bodies.
-_JSON_RE = re.compile(rf"(?i)(\"[\w\-]*{_SENSITIVE_WORDS}[\w\-]*\"\s*:\s*\")([^\"]*)(\")")
-# https://user:password@host
-_USERINFO_RE = re.compile(r"(//[^/\s:@]*:)([^@/\s]+)(@)")
 # "HTTPConnectionPool(host='x', port=1): " prefixes of urllib3 messages.
 _POOL_PREFIX_RE = re.compile(r"^\w+\(host=[^)]*\):\s*")
 
@@ -183,33 +167,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if when.tzinfo is None:  # HTTP dates are GMT
         when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
-
-
-def _secret_forms(secrets: Iterable[str]) -> list[str]:
-    forms: set[str] = set()
-    for secret in secrets:
-        if not secret or len(secret) < _MIN_SECRET_LEN:
-            continue
-        forms.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
-    return sorted(forms, key=len, reverse=True)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace secrets and credential-looking values in ``text`` with ``***``.
-
-    Covers each secret (at least 4 characters) and its URL-quoted forms, the
-    values of ``Authorization``/API-key headers, URL passwords, and query/form
-    parameters or JSON keys named like key/token/password/secret/signature.
-    """
-    if not text:
-        return text
-    for form in _secret_forms(secrets):
-        text = text.replace(form, MASK)
-    text = _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    text = _QUERY_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    text = _JSON_RE.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-    text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-    return text
 
 
 def _is_loopback(host: str) -> bool:

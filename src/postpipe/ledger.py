@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,11 +123,20 @@ class Claim:
     item: Item
 
 
-class Ledger:
-    """A connection to one site's ledger."""
+def _same(text: str) -> str:
+    return text
 
-    def __init__(self, path: Path) -> None:
+
+class Ledger:
+    """A connection to one site's ledger.
+
+    ``redact`` hides secrets from every text it stores (``last_error``, the
+    event log, a recipient's error): a provider's error may echo a credential.
+    """
+
+    def __init__(self, path: Path, redact: Callable[[str], str] = _same) -> None:
         self.path = path
+        self.redact = redact
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -201,7 +210,7 @@ class Ledger:
     ) -> None:
         db.execute(
             "INSERT INTO events (at, slug, kind, target, event, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (_iso(now), slug, kind, target, event, detail),
+            (_iso(now), slug, kind, target, event, self.redact(detail) if detail else detail),
         )
 
     def _upsert(
@@ -215,6 +224,8 @@ class Ledger:
     ) -> None:
         if "data" in values:
             values["data"] = json.dumps(values["data"], sort_keys=True)
+        if values.get("last_error"):
+            values["last_error"] = self.redact(values["last_error"])
         exists = db.execute(
             "SELECT 1 FROM items WHERE slug=? AND kind=? AND target=?", (slug, kind, target)
         ).fetchone()
@@ -453,5 +464,5 @@ class Ledger:
             db.execute(
                 "INSERT OR REPLACE INTO recipients (slug, target, email, state, "
                 "updated_at, error) VALUES (?, ?, ?, ?, ?, ?)",
-                (slug, target, email, state, _iso(now), error),
+                (slug, target, email, state, _iso(now), self.redact(error) if error else error),
             )

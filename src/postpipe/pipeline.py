@@ -25,6 +25,7 @@ from .config import Settings
 from .content import Post, load_post, load_posts, source_files
 from .errors import ContentError, ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
+from .tempfiles import write_atomic
 
 #: Below this many posts to render, a process pool costs more than it saves.
 PARALLEL_MIN = 24
@@ -448,10 +449,7 @@ def _read_manifest(path: Path) -> dict[str, str] | None:
 
 def _write_file(dest: Path, content: FileContent) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    data = content.read_bytes() if isinstance(content, Path) else content
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    write_atomic(dest, content.read_bytes() if isinstance(content, Path) else content)
 
 
 def _prune_dirs(folder: Path, top: Path) -> None:

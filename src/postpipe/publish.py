@@ -41,6 +41,7 @@ from .ledger import (
 )
 from .locking import run_lock
 from .pipeline import render_incremental
+from .redact import Redactor
 from .targets.base import Campaign, OutgoingEmail, PostPush, RemoteRef, get_cms, get_list
 
 Say = Callable[[str], None]
@@ -68,6 +69,8 @@ class Report:
     failures: int = 0
     writes: int = 0
     findings: list[Finding] = field(default_factory=list)
+    #: unexpected exceptions (not a PostpipeError) caught and reported as failures
+    crashes: list[BaseException] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -93,11 +96,14 @@ class Publisher:
         self.dry_run = dry_run
         self.report = Report()
         self._say = say
+        #: hides every secret of the settings from what a run prints or records
+        self.redact = Redactor.for_settings(settings)
         self.builder = Builder(settings, write_cache=not dry_run)
         ledger_path = settings.state_dir / "ledger.sqlite3"
         # a dry run writes nothing, not even a new ledger file
         self.ledger = Ledger(
-            Path(":memory:") if dry_run and not ledger_path.exists() else ledger_path
+            Path(":memory:") if dry_run and not ledger_path.exists() else ledger_path,
+            redact=self.redact,
         )
         # adapters use the ledger only for their own bookkeeping: uploaded media
         # (assets) and per-recipient sends (recipients)
@@ -119,6 +125,7 @@ class Publisher:
 
     # -- output ----------------------------------------------------------------
     def say(self, line: str) -> None:
+        line = self.redact(line)
         self.report.lines.append(line)
         if self._say:
             self._say(line)
@@ -392,58 +399,88 @@ class Publisher:
             self.say(f"skip   {r.slug}: already sent {_when(claim.item.sent_at)}")
             return True
         key = IdempotencyKey.stored(r.slug, claim.item.idem_key or str(key))
+        # From here on the row is ours ("sending"). Whatever happens, it ends with a
+        # state the next run can act on: sent, released to "prepared" (certainly not
+        # sent) or left "sending" with the error (maybe sent: the next run asks the
+        # provider first). ``maybe_sent`` says which one an unexpected exception gets.
+        maybe_sent = claim.action == "reconcile"  # an earlier run may have sent it
         try:
-            # always look first: a crash, an overlapping run or a deleted ledger may
-            # have sent it already
-            existing = self.lst.find_campaign(key)
-        except ProviderError as exc:
-            self._after_failed_send(r.slug, exc, sent_maybe=claim.action == "reconcile")
-            return False
-        if existing and existing.sent:
-            self._found_sent(r.slug, existing)
-            return True
-        if deadline is not None and self.now > deadline:
-            # a run left it "sending"; the provider says it never went out, and by
-            # now it is too late to send it silently
-            detail = f"not sent, and now later than {_when(deadline)}"
-            self.ledger.mark_missed(
-                r.slug, target, key=str(key), now=self.now, detail=detail, confirmed_unsent=True
+            try:
+                # always look first: a crash, an overlapping run or a deleted ledger may
+                # have sent it already
+                existing = self.lst.find_campaign(key)
+            except ProviderError as exc:
+                self._after_failed_send(r.slug, exc, sent_maybe=maybe_sent)
+                return False
+            if existing and existing.sent:
+                self._found_sent(r.slug, existing)
+                return True
+            maybe_sent = False  # the provider says it was not sent
+            if deadline is not None and self.now > deadline:
+                # a run left it "sending"; the provider says it never went out, and by
+                # now it is too late to send it silently
+                detail = f"not sent, and now later than {_when(deadline)}"
+                self.ledger.mark_missed(
+                    r.slug, target, key=str(key), now=self.now, detail=detail, confirmed_unsent=True
+                )
+                self.say(
+                    f"missed {r.slug}: {detail}. To send it anyway: postpipe send {r.slug} --yes"
+                )
+                return True
+            try:
+                campaign = self.lst.prepare(email, key, existing)
+            except ProviderError as exc:
+                self._after_failed_send(r.slug, exc, sent_maybe=False)
+                return False
+            maybe_sent = True  # from the first byte of the send call on
+            try:
+                result = self.lst.send(campaign, email)
+            except ProviderError as exc:
+                self._after_failed_send(r.slug, exc, sent_maybe=exc.maybe_sent)
+                return False
+            self.ledger.confirm_sent(
+                r.slug, target, remote_id=result.remote_id, now=self.now, sent_at=result.sent_at
             )
-            self.say(f"missed {r.slug}: {detail}. To send it anyway: postpipe send {r.slug} --yes")
-            return True
-        try:
-            campaign = self.lst.prepare(email, key, existing)
-        except ProviderError as exc:
-            self._after_failed_send(r.slug, exc, sent_maybe=False)
+        except Exception as exc:  # a bug or an unforeseen failure of a target
+            self._after_failed_send(r.slug, exc, sent_maybe=maybe_sent)
             return False
-        try:
-            result = self.lst.send(campaign, email)
-        except ProviderError as exc:
-            self._after_failed_send(r.slug, exc, sent_maybe=exc.maybe_sent)
-            return False
-        self.ledger.confirm_sent(
-            r.slug, target, remote_id=result.remote_id, now=self.now, sent_at=result.sent_at
-        )
+        except BaseException as exc:  # Ctrl-C, SystemExit: record, then stop the run
+            self._after_failed_send(r.slug, exc, sent_maybe=maybe_sent)
+            raise
         self.say(
             f"sent   {r.slug} → {target}" + (f" ({result.remote_id})" if result.remote_id else "")
         )
         return True
 
-    def _after_failed_send(self, slug: str, exc: ProviderError, *, sent_maybe: bool) -> None:
+    def _after_failed_send(self, slug: str, exc: BaseException, *, sent_maybe: bool) -> None:
+        """Record a send that failed after the claim, and say what the next run does."""
         target = self.lst.name
         self.report.failures += 1
+        if isinstance(exc, PostpipeError):
+            stored, shown = str(exc), exc.render()
+        elif isinstance(exc, KeyboardInterrupt):
+            stored = shown = "interrupted"
+        else:
+            # not a PostpipeError: a bug, or a failure the target did not foresee
+            stored = f"unexpected {type(exc).__name__}: {exc}"
+            shown = stored + "\n  hint: run again with --traceback to see where; please report it"
+            self.report.crashes.append(exc)
+        try:
+            if sent_maybe:
+                self.ledger.mark_uncertain(slug, target, stored, self.now)
+            else:
+                self.ledger.release(slug, target, stored, self.now)
+        except Exception as failure:  # noqa: BLE001 - the original error is the one to report
+            shown += f"\n  (and the ledger could not record it: {failure})"
         if sent_maybe:
-            self.ledger.mark_uncertain(slug, target, str(exc), self.now)
             self.say(
-                f"error  {slug} → {target}: {exc.render()}\n"
+                f"error  {slug} → {target}: {shown}\n"
                 "       it may have been sent; the next run asks the provider before "
                 "sending again"
             )
         else:
-            self.ledger.release(slug, target, str(exc), self.now)
             self.say(
-                f"error  {slug} → {target}: {exc.render()}\n"
-                "       not sent; the next run tries again"
+                f"error  {slug} → {target}: {shown}\n       not sent; the next run tries again"
             )
 
     # -- commands ------------------------------------------------------------------

@@ -10,6 +10,7 @@ private CA would.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import ipaddress
 import socket
@@ -21,6 +22,7 @@ from email.message import Message
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiosmtpd.controller import Controller  # noqa: F401 - the conftest starts it
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -88,6 +90,9 @@ class Handler:
     defer: set[str] = field(default_factory=set)
     hold: float = 0.0  # seconds each DATA waits before its 250
     hang_up: bool = False  # close the connection right after each accepted message
+    # a careless server: its 535 refusal echoes the credentials it was given, as they
+    # were sent (base64) and decoded
+    echo_auth: bool = False
     received: list[Received] = field(default_factory=list)
     in_data: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,7 +140,25 @@ def authenticator(
         auth_data.login.decode(),
         auth_data.password.decode(),
     ) == (USER, PASSWORD)
-    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+    message = None
+    if not ok and getattr(server.event_handler, "echo_auth", False):
+        message = echo_refusal(mechanism, auth_data.login, auth_data.password)
+    return AuthResult(
+        success=ok, handled=False, auth_data=auth_data if ok else None, message=message
+    )
+
+
+def echo_refusal(mechanism: str, login: bytes, password: bytes) -> str:
+    """A 535 that repeats the credentials in every way a server might: as sent on the
+    wire (base64 of ``\\0user\\0password`` for PLAIN, of the password for LOGIN), and
+    decoded as is, in upper case and URL-encoded."""
+    wire = b"\0" + login + b"\0" + password if mechanism == "PLAIN" else password
+    text = password.decode("utf-8", "replace")
+    return (
+        f"535 5.7.8 {mechanism} {base64.b64encode(wire).decode()} rejected: "
+        f"user {login.decode()} pass {text} PASS {text.upper()} "
+        f"pw {quote(text, safe='')} basic {base64.b64encode(login + b':' + password).decode()}"
+    )
 
 
 def free_port() -> int:

@@ -5,11 +5,11 @@ It writes only files whose bytes changed, and removes nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from ..tempfiles import write_atomic
 from .base import PostPush, RemoteRef
 
 if TYPE_CHECKING:
@@ -56,7 +56,5 @@ class FolderCMS:
             if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, dest)
+            write_atomic(dest, data)
             self.writes += 1

@@ -7,6 +7,7 @@ that happened before a crash or before the ledger was deleted.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,7 +18,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from ..errors import ProviderError
 from ..keys import IdempotencyKey
+from ..tempfiles import sweep_stale, write_atomic
 from .base import Campaign, OutgoingEmail
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ class Outbox:
     def __init__(
         self, settings: Settings, *, clock: Callable[[], datetime] | None = None, **_: object
     ) -> None:
+        self.root = settings.root
         self.dir = settings.path(settings.outbox_dir)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.list_address = settings.from_email
@@ -71,21 +75,41 @@ class Outbox:
         self._write(f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}-test.eml", bytes(msg))
 
     def _write(self, name: str, data: bytes) -> str:
-        """Write atomically: a crash leaves the whole file or none."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Write atomically: a crash leaves the whole file or none, a failure nothing
+        (the partial temporary file is removed; a killed run's is swept next time)."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._cannot_write(self.dir, exc) from None
+        sweep_stale(self.dir)
         dest = self.dir / name
         n = 1
         while dest.exists():
             n += 1
             dest = self.dir / name.replace(".eml", f"-{n}.eml")
-        tmp = self.dir / f".{dest.name}.tmp-{os.getpid()}"
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        try:
+            write_atomic(dest, data, fsync=True)
+        except OSError as exc:
+            raise self._cannot_write(dest, exc) from None
         self.writes += 1
         return Path(dest).name
+
+    def _cannot_write(self, path: Path, exc: OSError) -> ProviderError:
+        """Nothing was written (``maybe_sent`` False): the next run tries again."""
+        if self.dir.exists() and not self.dir.is_dir():
+            reason = os.strerror(errno.ENOTDIR)
+        else:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+        try:
+            shown = str(path.relative_to(self.root))
+        except ValueError:
+            shown = str(path)
+        return ProviderError(
+            f"cannot write to {shown}: {reason}",
+            target=self.name,
+            hint=f"check POSTPIPE_OUTBOX_DIR ({self.dir}): it must be a folder you can "
+            "write to, on a disk with free space",
+        )
 
 
 def _date(headers: Message) -> datetime | None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import AuthError, ConfigError, ProviderError
 from ..keys import IdempotencyKey
+from ..redact import Redactor
 from .base import Campaign, OutgoingEmail, require_sender, require_unsubscribe
 
 if TYPE_CHECKING:
@@ -146,6 +147,8 @@ class Smtp:
         require_sender(settings, self.name)
         self.settings = settings
         self.ledger = ledger
+        #: a server's refusal may echo the credentials: every text it sends goes through this
+        self.redact = Redactor.for_settings(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
         self._monotonic = monotonic
@@ -242,9 +245,9 @@ class Smtp:
                 smtp.send_message(msg, from_addr=email.from_email, to_addrs=[address])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
-                raise self._error(f"{address} refused: {code} {_text(text)}") from None
+                raise self._error(f"{address} refused: {code} {self._text(text)}") from None
             except (smtplib.SMTPException, OSError) as exc:
-                raise self._error(f"test send failed: {_reason(exc)}") from None
+                raise self._error(f"test send failed: {self._reason(exc)}") from None
 
     # -- sending -----------------------------------------------------------------------
     def _send_all(
@@ -283,11 +286,11 @@ class Smtp:
                     smtp.send_message(msg, from_addr=email.from_email, to_addrs=[r.email])
                 except smtplib.SMTPRecipientsRefused as exc:  # RCPT refused: nothing sent
                     code, text = next(iter(exc.recipients.values()))
-                    self._refused(slug, r, code, _text(text), now)
+                    self._refused(slug, r, code, self._text(text), now)
                 except smtplib.SMTPDataError as exc:  # DATA refused: not accepted
-                    self._refused(slug, r, exc.smtp_code, _text(exc.smtp_error), now)
+                    self._refused(slug, r, exc.smtp_code, self._text(exc.smtp_error), now)
                 except smtplib.SMTPSenderRefused as exc:  # MAIL FROM refused: nothing sent
-                    reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                    reason = f"{exc.smtp_code} {self._text(exc.smtp_error)}"
                     self.ledger.record_recipient(slug, self.name, r.key, DEFERRED, now, reason)
                     raise ProviderError(
                         f"the server refused the sender {email.from_email}: {reason}",
@@ -300,7 +303,7 @@ class Smtp:
                     # the connection broke while this message was on its way: it stays
                     # "sending" (unconfirmed, never resent); the next run goes on after it
                     raise ProviderError(
-                        f"the connection broke while sending to {r.email}: {_reason(exc)}; "
+                        f"the connection broke while sending to {r.email}: {self._reason(exc)}; "
                         f"{r.email} is left unconfirmed and will not be resent",
                         target=self.name,
                         hint="the next run sends to the recipients not reached yet",
@@ -355,13 +358,13 @@ class Smtp:
                 raise
         except smtplib.SMTPAuthenticationError as exc:
             raise AuthError(
-                f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
+                f"{where} refused the login: {exc.smtp_code} {self._text(exc.smtp_error)}",
                 target=self.name,
                 hint="check SMTP_USER and SMTP_PASSWORD",
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise self._error(
-                f"{where} does not support {_reason(exc)}",
+                f"{where} does not support {self._reason(exc)}",
                 hint="check SMTP_SECURITY (starttls, ssl or none) and SMTP_PORT",
             ) from None
         except ssl.SSLCertVerificationError as exc:
@@ -372,7 +375,7 @@ class Smtp:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise self._error(
-                f"cannot connect to {where} ({self.security}): {_reason(exc)}",
+                f"cannot connect to {where} ({self.security}): {self._reason(exc)}",
                 hint="check SMTP_HOST, SMTP_PORT and SMTP_SECURITY",
             ) from None
         return smtp
@@ -407,13 +410,19 @@ class Smtp:
         return ", ".join(parts)
 
     def _error(self, message: str, hint: str | None = None) -> ProviderError:
-        return ProviderError(message, target=self.name, hint=hint)
+        return ProviderError(
+            self.redact(message), target=self.name, hint=self.redact(hint) if hint else hint
+        )
+
+    def _text(self, value: bytes | str) -> str:
+        """A server's reply text on one line, without secrets (a server may echo them)."""
+        return self.redact(_one_line(value))
+
+    def _reason(self, exc: BaseException) -> str:
+        """An exception on one line, without secrets."""
+        return self.redact(_one_line(str(exc)) or type(exc).__name__)
 
 
-def _text(value: bytes | str) -> str:
+def _one_line(value: bytes | str) -> str:
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return " ".join(text.split())
-
-
-def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
