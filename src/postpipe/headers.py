@@ -114,3 +114,16 @@ def ascii_domain(domain: str) -> str:
     ):
         raise ValueError(f"the domain {domain!r} is not a valid domain name")
     return ascii_form
+
+
+def require_address(value: str, what: str) -> MailAddress:
+    """``value`` as an address, or a :class:`PostpipeError` naming ``what`` it is."""
+    from .errors import PostpipeError
+
+    try:
+        return parse_address(value.strip())
+    except ValueError as exc:
+        raise PostpipeError(
+            f"{what} {value!r} is not an email address: {exc}",
+            hint="give a bare address such as ann@example.org",
+        ) from None
