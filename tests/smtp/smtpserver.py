@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from email.parser import Parser
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,12 @@ class Received:
     data: bytes
     login: str | None
     tls: bool
+    smtputf8: bool = False  # MAIL FROM carried SMTPUTF8
 
     @property
     def message(self) -> Message:
+        if self.smtputf8:  # RFC 6532: the headers are UTF-8
+            return Parser(policy=default_policy).parsestr(self.data.decode("utf-8"))
         return message_from_bytes(self.data, policy=default_policy)
 
 
@@ -113,6 +117,7 @@ class Handler:
                     envelope.original_content or envelope.content,
                     login,
                     session.ssl is not None,
+                    envelope.smtp_utf8,
                 )
             )
         self.in_data.release()
