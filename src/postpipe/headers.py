@@ -89,7 +89,7 @@ def parse_address(value: str) -> MailAddress:
     if bad:
         char = "a space" if bad.group().isspace() else repr(bad.group())
         raise ValueError(
-            f"the part before @ contains {char} (write the bare address, e.g. ann@example.org)"
+            f"the part before @ contains {char}: write the bare address, e.g. ann@example.org"
         )
     if len(local.encode("utf-8")) > 64:
         raise ValueError("the part before @ is longer than 64 bytes")

@@ -717,6 +717,12 @@ def fold_text(name: str, value: str, policy: Policy) -> str:
 class _FoldedText(UniqueUnstructuredHeader):
     """Subject and X-Preheader, folded by :func:`fold_text`."""
 
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        # the text as written: a subject that looks like an encoded word stays as it is
+        kwds["parse_tree"] = cls.value_parser(value)
+        kwds["decoded"] = value
+
     def fold(self, *, policy: Policy) -> str:  # type: ignore[override]
         return fold_text(self.name, str(self), policy)
 

@@ -144,7 +144,7 @@ def read_recipients(path: Path) -> list[Recipient]:
             path=path,
             hint="save the file as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')",
         ) from None
-    lines = text.splitlines()
+    lines = text.splitlines(keepends=True)  # a quoted field may hold a line break
     delimiter, columns = _header(lines, path, variable)
     email_col = _find(columns, _EMAIL_COLUMNS)
     name_col = _find(columns, _NAME_COLUMNS)
