@@ -118,6 +118,12 @@ def test_a_non_ascii_sender(site_with) -> None:  # type: ignore[no-untyped-def]
     assert "POSTPIPE_FROM_EMAIL=björn@exämple.se" in info.value.message
     assert "SMTPUTF8" in info.value.message
     assert plain.server.handler.received == []
+    # a Reply-To only SMTPUTF8 can carry stops the send the same way
+    email = type(email)(**{**outgoing().__dict__, "reply_to": "björn@exämple.se"})
+    lst = plain.adapter(POSTPIPE_REPLY_TO="björn@exämple.se")
+    with pytest.raises(ProviderError, match="POSTPIPE_REPLY_TO=björn@exämple.se"):
+        lst.send(lst.prepare(email, KEY, None), email)
+    assert plain.server.handler.received == []
 
 
 def test_a_non_ascii_sender_with_smtputf8(site_with) -> None:  # type: ignore[no-untyped-def]

@@ -405,18 +405,22 @@ class Smtp:
                     smtp.close()
 
     def _envelope_sender(self, email: OutgoingEmail, utf8: bool, maybe_sent: bool) -> str:
-        """``POSTPIPE_FROM_EMAIL`` as the envelope sender this server can take."""
-        sender = parse_address(email.from_email)  # validated with the settings
-        envelope = sender.for_transport(utf8)
-        if envelope is None:
-            raise ProviderError(
-                f"POSTPIPE_FROM_EMAIL={email.from_email} has a non-ASCII part before @ and "
-                f"{self.host} does not offer SMTPUTF8",
-                target=self.name,
-                hint="use a sender address whose part before @ is ASCII, or a server with SMTPUTF8",
-                maybe_sent=maybe_sent,
-            )
-        return envelope
+        """``POSTPIPE_FROM_EMAIL`` as the envelope sender this server can take (and a
+        ``POSTPIPE_REPLY_TO`` it can carry): the whole send stops if it cannot."""
+        sender = parse_address(email.from_email)  # both validated with the settings
+        for variable, value in (
+            ("POSTPIPE_FROM_EMAIL", email.from_email),
+            ("POSTPIPE_REPLY_TO", email.reply_to),
+        ):
+            if parse_address(value).for_transport(utf8) is None:
+                raise ProviderError(
+                    f"{variable}={value} has a non-ASCII part before @ and "
+                    f"{self.host} does not offer SMTPUTF8",
+                    target=self.name,
+                    hint="use an address whose part before @ is ASCII, or a server with SMTPUTF8",
+                    maybe_sent=maybe_sent,
+                )
+        return sender.for_transport(utf8) or email.from_email
 
     def _ready(self, smtp: smtplib.SMTP | None) -> smtplib.SMTP:
         """``smtp`` if it still answers NOOP, else a new connection."""
