@@ -124,8 +124,16 @@ class Handler:
         if self.hold:
             await asyncio.sleep(self.hold)
         if self.hang_up:  # like a server with one message per connection, or an idle timeout
+            session.hung_up = True
             asyncio.get_running_loop().call_later(0.01, server.transport.close)
         return "250 2.0.0 Message accepted for delivery"
+
+    async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:
+        # a NOOP that comes before the hang-up above gets the 421 a closing server
+        # sends (the client must reconnect either way: no race with the close)
+        if getattr(session, "hung_up", False):
+            return "421 4.4.2 closing the connection"
+        return "250 OK"
 
     def to(self) -> list[str]:
         """Every RCPT of every received message, in order."""
