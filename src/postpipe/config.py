@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from .errors import ConfigError, ErrorGroup
+from .headers import header_problem, parse_address
 
 
 def _str(value: str) -> str:
@@ -135,8 +136,19 @@ def _target(*choices: str) -> Callable[[str], str]:
 
 
 def _email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
-        raise ValueError("an email address such as news@example.org")
+    """An address (internationalised ones too: björn@exämple.se); no display name."""
+    try:
+        parse_address(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"an email address such as news@example.org ({exc})") from None
+    return value.strip()
+
+
+def _header_text(value: str) -> str:
+    """Text for an email header (a sender name): one line, no control characters."""
+    problem = header_problem(value)
+    if problem:
+        raise ValueError(f"text on one line for an email header, but it {problem}")
     return value
 
 
@@ -170,6 +182,7 @@ FIELDS: tuple[Field, ...] = (
         "site_title",
         "postpipe",
         "Site title, shown in the blog header and the newsletter.",
+        _header_text,  # the default sender name
     ),
     Field("POSTPIPE_AUTHOR", "author", "", "Default author of posts."),
     Field("POSTPIPE_LANG", "lang", "en", "Default language of posts (en, sv).", _lang),
@@ -181,7 +194,11 @@ FIELDS: tuple[Field, ...] = (
         _timezone,
     ),
     Field(
-        "POSTPIPE_FROM_NAME", "from_name", None, "Newsletter sender name (default: the site title)."
+        "POSTPIPE_FROM_NAME",
+        "from_name",
+        None,
+        "Newsletter sender name (default: the site title).",
+        _header_text,
     ),
     Field(
         "POSTPIPE_FROM_EMAIL",

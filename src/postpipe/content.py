@@ -21,6 +21,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from .errors import ContentError, ErrorGroup
+from .headers import header_problem
 
 try:  # libyaml is ten times faster; the pure-Python loader gives the same nodes
     _Loader: type = yaml.CSafeLoader
@@ -693,9 +694,30 @@ class _PostReader:
         nl = self.sub_mapping(data, "newsletter", NEWSLETTER_KEYS, "newsletter.")
         if nl is None:
             return None
+
+        def header(value: Any) -> str:
+            # an email header: a line break would start a new header (Bcc: …)
+            text = _text(value)
+            problem = header_problem(text)
+            if problem:
+                raise _Problem(
+                    f"{problem}, which an email header cannot hold",
+                    "write it on one line, without line breaks or tabs (quote it in "
+                    "the YAML if it has a ':'); a long subject is folded for you",
+                )
+            return text
+
+        subject = self.field(nl, "subject", "newsletter.subject", header)
+        if not subject and "newsletter.subject" not in self.failed and header_problem(title or ""):
+            self.error(
+                self.line_of.get("newsletter"),
+                f"the newsletter subject defaults to the title, which "
+                f"{header_problem(title)}, and an email header cannot hold that",
+                "set newsletter.subject: to the subject on one line",
+            )
         return Newsletter(
-            subject=self.field(nl, "subject", "newsletter.subject", _text) or title,
-            preheader=self.field(nl, "preheader", "newsletter.preheader", _text),
+            subject=subject or title,
+            preheader=self.field(nl, "preheader", "newsletter.preheader", header),
             send_at=self.field(
                 nl,
                 "send_at",

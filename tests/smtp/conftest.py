@@ -16,7 +16,7 @@ try:  # the test extra installs both; CI must run these tests, never skip them
 except ImportError:
     if os.environ.get("POSTPIPE_REQUIRE_SERVERS") == "1":
         raise
-    collect_ignore = ["test_smtp.py"]
+    collect_ignore = ["test_smtp.py", "test_addresses.py"]
 else:
     from smtpserver import (
         Controller,
@@ -35,16 +35,21 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def smtp_server(certificate: tuple[Path, Path]) -> Iterator[Callable[..., SmtpServer]]:
-    """Factory: ``smtp_server(security="starttls"|"ssl", **handler options)``."""
+    """Factory: ``smtp_server(security="starttls"|"ssl", smtputf8=False, **handler options)``;
+    ``smtputf8`` makes the server offer SMTPUTF8 (RFC 6531)."""
     controllers: list[Controller] = []
 
-    def start(security: str = "starttls", **options: Any) -> SmtpServer:
+    def start(security: str = "starttls", smtputf8: bool = False, **options: Any) -> SmtpServer:
         cert, key = certificate
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
         handler = Handler(**options)
         port = free_port()
-        kwargs: dict[str, Any] = {"authenticator": authenticator, "auth_require_tls": True}
+        kwargs: dict[str, Any] = {
+            "authenticator": authenticator,
+            "auth_require_tls": True,
+            "enable_SMTPUTF8": smtputf8,
+        }
         if security == "ssl":
             # implicit TLS: the whole session is encrypted (aiosmtpd only tracks STARTTLS)
             kwargs.update(ssl_context=context, auth_require_tls=False)

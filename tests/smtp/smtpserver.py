@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from email.parser import Parser
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,12 @@ class Received:
     data: bytes
     login: str | None
     tls: bool
+    smtputf8: bool = False  # MAIL FROM carried SMTPUTF8
 
     @property
     def message(self) -> Message:
+        if self.smtputf8:  # RFC 6532: the headers are UTF-8
+            return Parser(policy=default_policy).parsestr(self.data.decode("utf-8"))
         return message_from_bytes(self.data, policy=default_policy)
 
 
@@ -118,14 +122,23 @@ class Handler:
                     envelope.original_content or envelope.content,
                     login,
                     session.ssl is not None,
+                    envelope.smtp_utf8,
                 )
             )
         self.in_data.release()
         if self.hold:
             await asyncio.sleep(self.hold)
         if self.hang_up:  # like a server with one message per connection, or an idle timeout
+            session.hung_up = True
             asyncio.get_running_loop().call_later(0.01, server.transport.close)
         return "250 2.0.0 Message accepted for delivery"
+
+    async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:
+        # a NOOP that comes before the hang-up above gets the 421 a closing server
+        # sends (the client must reconnect either way: no race with the close)
+        if getattr(session, "hung_up", False):
+            return "421 4.4.2 closing the connection"
+        return "250 OK"
 
     def to(self) -> list[str]:
         """Every RCPT of every received message, in order."""

@@ -8,6 +8,7 @@ the merge tags back byte for byte.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -15,9 +16,10 @@ import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.headerregistry import Address, HeaderRegistry, UniqueUnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.policy import SMTP, SMTPUTF8, Policy
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +28,7 @@ import lxml.html
 from markupsafe import Markup
 
 from ..errors import ConfigError
+from ..headers import MailAddress, header_problem, parse_address
 from . import i18n
 from .links import absolute, add_query, is_own, parse_fragment, serialize_children
 from .sanitize import sanitize
@@ -587,25 +590,49 @@ def build_message(
     sender_name: str,
     sender_email: str,
     reply_to: str,
-    to: str,
+    to: str | tuple[str, str],
     unsubscribe_url: str,
     date: datetime,
     key: str | None = None,
     preheader: str | None = None,
 ) -> EmailMessage:
-    """The MIME message: multipart/alternative, UTF-8, RFC 8058 unsubscribe headers."""
-    msg = EmailMessage(policy=SMTP)
+    """The MIME message: multipart/alternative, UTF-8, RFC 8058 unsubscribe headers.
+
+    ``to`` is an address (``"Name <address>"`` or bare) or a ``(name, address)``
+    pair. Addresses may be internationalised: domains go out in their ASCII
+    (IDNA) form; only a non-ASCII local part (``björn@…``) makes the message an
+    RFC 6532 one with UTF-8 headers (``msg.policy.utf8``), which needs a server
+    with SMTPUTF8. Subject and preheader of any length are folded to lines of at
+    most 78 characters, RFC 2047-encoded where they are not ASCII.
+    """
+    if isinstance(to, str):  # a bare address, or "Name <address>"
+        to = parseaddr(to) if "<" in to else ("", to)
+    to_name, to_email = to
+    for name, value in (("subject", subject), ("preheader", preheader or "")):
+        problem = header_problem(value)
+        if problem:  # validated when the post is loaded; this is the last guard
+            raise ValueError(f"the newsletter {name} {problem}")
+    sender, reply, rcpt = (parse_address(a) for a in (sender_email, reply_to, to_email))
+    utf8 = any(a.needs_smtputf8 for a in (sender, reply, rcpt))
+    policy = (SMTPUTF8 if utf8 else SMTP).clone(header_factory=_HEADERS)
+
+    def address(name: str, a: MailAddress) -> Address:
+        return Address(name, a.local, a.domain if utf8 else a.ascii_domain)
+
+    msg = EmailMessage(policy=policy)
     msg["Subject"] = subject
-    msg["From"] = formataddr((sender_name, sender_email))
-    msg["To"] = to
-    msg["Reply-To"] = reply_to
+    msg["From"] = address(sender_name, sender)
+    msg["To"] = address(to_name, rcpt)
+    msg["Reply-To"] = address("", reply)
     msg["Date"] = format_datetime(date)
-    domain = sender_email.rpartition("@")[2] or "postpipe.invalid"
-    msg["Message-ID"] = make_msgid(idstring=key, domain=domain)
+    msg["Message-ID"] = make_msgid(idstring=key, domain=sender.ascii_domain)
     msg["MIME-Version"] = "1.0"
+    # a URI in a header is ASCII: percent-encode any other character (UTF-8)
+    unsubscribe_url = re.sub(r"[^\x21-\x7e]", lambda m: quote(m.group()), unsubscribe_url)
     unsub = [f"<{unsubscribe_url}>"]
     if not unsubscribe_url.startswith("mailto:"):
-        unsub.append(f"<mailto:{sender_email}?subject=unsubscribe>")
+        mailbox = f"{quote(sender.local, safe=_LOCAL_SAFE)}@{sender.ascii_domain}"
+        unsub.append(f"<mailto:{mailbox}?subject=unsubscribe>")
     msg["List-Unsubscribe"] = ", ".join(unsub)
     if unsubscribe_url.startswith("https://"):
         # RFC 8058 one-click needs an HTTPS URI in List-Unsubscribe
@@ -617,6 +644,93 @@ def build_message(
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
+
+
+# characters left as they are when a mailto local part is percent-encoded
+_LOCAL_SAFE = "!$'*+-.=^_`{|}~"
+# RFC 2047: an encoded word is at most 75 characters; B encoding of UTF-8
+_EW_OVERHEAD = len("=?utf-8?b??=")
+_EW_MAX = 75
+
+
+def fold_text(name: str, value: str, policy: Policy) -> str:
+    """``name: value`` folded to ``policy.max_line_length`` (78) characters per line.
+
+    The stdlib folder drops a space between encoded words in some long
+    non-ASCII subjects (CPython 3.11/3.12), so unstructured headers we write
+    (Subject, X-Preheader) are folded here: plain words stay as they are, runs of
+    words that need encoding (non-ASCII without SMTPUTF8, too long for a line, or
+    looking like an encoded word) become B-encoded words, each whole characters.
+    """
+    limit = policy.max_line_length or 78
+    utf8 = bool(getattr(policy, "utf8", False))
+
+    def size(s: str) -> int:
+        return len(s.encode("utf-8")) if utf8 else len(s)
+
+    def plain(word: str) -> bool:
+        return (utf8 or word.isascii()) and "=?" not in word and size(word) <= limit - 1
+
+    # words split on single spaces: an empty word is one extra space; it joins an
+    # encoded run before it (so no space is lost between two encoded words)
+    tokens: list[tuple[bool, list[str]]] = []  # (encoded, words)
+    for word in value.split(" "):
+        encode = not plain(word) if word else bool(tokens and tokens[-1][0])
+        if tokens and encode and tokens[-1][0]:
+            tokens[-1][1].append(word)
+        else:
+            tokens.append((encode, [word]))
+
+    lines: list[str] = []
+    line = f"{name}:"
+
+    def place(piece: str, *, may_break: bool = True) -> None:
+        nonlocal line
+        if size(line) + 1 + size(piece) > limit and may_break and line.strip():
+            lines.append(line)
+            line = ""
+        line += " " + piece
+
+    for encoded, words in tokens:
+        if not encoded:
+            for word in words:
+                place(word, may_break=bool(word))
+            continue
+        rest = " ".join(words)
+        while rest:
+            room = min(_EW_MAX, limit - size(line) - 1)
+            if room < _EW_OVERHEAD + 8:  # not even two characters: a new line
+                lines.append(line)
+                line, room = "", min(_EW_MAX, limit - 1)
+            n, used = 0, 0
+            while n < len(rest):
+                b = len(rest[n].encode("utf-8"))
+                if _EW_OVERHEAD + 4 * ((used + b + 2) // 3) > room:
+                    break
+                n, used = n + 1, used + b
+            chunk, rest = rest[: max(n, 1)], rest[max(n, 1) :]
+            encoded_word = base64.b64encode(chunk.encode("utf-8")).decode("ascii")
+            line += f" =?utf-8?b?{encoded_word}?="
+    lines.append(line)
+    return policy.linesep.join(lines) + policy.linesep
+
+
+class _FoldedText(UniqueUnstructuredHeader):
+    """Subject and X-Preheader, folded by :func:`fold_text`."""
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        # the text as written: a subject that looks like an encoded word stays as it is
+        kwds["parse_tree"] = cls.value_parser(value)
+        kwds["decoded"] = value
+
+    def fold(self, *, policy: Policy) -> str:  # type: ignore[override]
+        return fold_text(self.name, str(self), policy)
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("subject", _FoldedText)
+_HEADERS.map_to_type("x-preheader", _FoldedText)
 
 
 def iter_hrefs(html: str) -> Iterator[str]:

@@ -88,12 +88,18 @@ class OutgoingEmail:
     list_id: str | None = None  # newsletter.list from the front matter
 
     def message(
-        self, to: str, *, date: datetime, key: str | None = None, personalise_for: str | None = None
+        self,
+        to: str | tuple[str, str],
+        *,
+        date: datetime,
+        key: str | None = None,
+        personalise_for: str | None = None,
     ) -> EmailMessage:
-        """The MIME message for one recipient (``{email}`` filled in for them)."""
+        """The MIME message for one recipient (``{email}`` filled in for them); ``to`` is
+        an address or a ``(name, address)`` pair."""
         from ..render.email import build_message, personalise
 
-        who = personalise_for or to
+        who = personalise_for or (to if isinstance(to, str) else to[1])
         return build_message(
             subject=self.subject,
             html=personalise(self.html, who),

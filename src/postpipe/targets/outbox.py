@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import ProviderError
+from ..headers import require_address
 from ..keys import IdempotencyKey
 from ..tempfiles import sweep_stale, write_atomic
 from .base import Campaign, OutgoingEmail
@@ -60,7 +61,7 @@ class Outbox:
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         now = self.clock()
         msg = email.message(
-            to=f"{email.from_name} subscribers <{self.list_address}>",
+            to=(f"{email.from_name} subscribers", self.list_address),
             date=now,
             key=campaign.key,
             personalise_for=self.list_address,
@@ -69,6 +70,7 @@ class Outbox:
         return Campaign(key=campaign.key, remote_id=name, status="sent", sent_at=now)
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
+        require_address(address, "the test address")
         now = self.clock()
         msg = email.message(to=address, date=now)
         msg.replace_header("Subject", f"[Test] {email.subject}")

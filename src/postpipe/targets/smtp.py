@@ -24,18 +24,18 @@ memory: keep it (see the README).
 from __future__ import annotations
 
 import csv
-import re
 import smtplib
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import formataddr
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import AuthError, ConfigError, ProviderError
+from ..headers import MailAddress, header_problem, parse_address, require_address
 from ..keys import IdempotencyKey
 from ..redact import Redactor
 from .base import Campaign, OutgoingEmail, require_sender, require_unsubscribe
@@ -46,26 +46,91 @@ if TYPE_CHECKING:
 
 # per-recipient states in the ledger
 SENDING, SENT, FAILED, DEFERRED = "sending", "sent", "failed", "deferred"
+#: why a recipient is refused before anything is sent (recorded in the ledger)
+NO_SMTPUTF8 = "non-ASCII local part and the server does not offer SMTPUTF8"
 FINAL = frozenset({SENT, FAILED, SENDING})  # SENDING here: left by a killed run, never resent
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 _SHOWN = 5  # addresses named in a summary
 
 
 @dataclass(frozen=True)
 class Recipient:
-    email: str
+    email: str  # as written in the CSV
     name: str
     line: int
+    address: MailAddress
 
     @property
     def key(self) -> str:
-        """The ledger's key: the address in lower case (one send per mailbox)."""
-        return self.email.lower()
+        """The ledger's key: one send per mailbox (``MailAddress.key``: local part in
+        lower case, domain in lower-case ASCII)."""
+        return self.address.key
+
+
+# Column names read as the address and the name. Besides our own ``email`` and
+# ``name``: a Mailchimp audience export (``Email Address``, ``First Name``,
+# ``Last Name``) and the usual Swedish and English spellings.
+_EMAIL_COLUMNS = ("email", "email address", "e-mail", "e-mail address", "e-post", "e-postadress")
+_NAME_COLUMNS = ("name", "full name", "namn")
+_FIRST_NAME_COLUMNS = ("first name", "förnamn")
+_LAST_NAME_COLUMNS = ("last name", "efternamn")
+# a comma, or a semicolon as Excel writes CSV where the decimal mark is a comma
+# (Swedish, German, …), or a tab (a sheet pasted into a text file)
+_DELIMITERS = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
+
+
+def _column(name: str | None) -> str:
+    return " ".join((name or "").replace("\ufeff", "").split()).lower()
+
+
+def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((columns[n] for n in names if n in columns), None)
+
+
+def _header(lines: list[str], path: Path, variable: str) -> tuple[str, dict[str, str]]:
+    """The delimiter and the columns (normalised name → as written) of the first line;
+    a ConfigError that says what was expected and what was found."""
+    first = next((line for line in lines if line.strip()), "")
+    tried: list[tuple[str, list[str]]] = []
+    for delimiter in _DELIMITERS:
+        names = next(csv.reader([first], delimiter=delimiter), [])
+        columns = {_column(c): c for c in names}
+        if _find(columns, _EMAIL_COLUMNS):
+            return delimiter, columns
+        tried.append((delimiter, names))
+    # nothing matched: show the split that found the most columns
+    delimiter, names = max(tried, key=lambda t: len(t[1]))
+    found = ", ".join(repr(n) for n in names[:8]) or "nothing"
+    if first and parse_address_or_none(names[0].strip() if names else ""):
+        hint = "the first line must name the columns: add a line 'email,name' at the top"
+    else:
+        hint = (
+            "the first line names the columns; call the address column 'email' "
+            "(a Mailchimp export's 'Email Address' works too) and the name column 'name'"
+        )
+    raise ConfigError(
+        f"{variable}: {path} has no 'email' column: its first line, split at "
+        f"{_DELIMITERS[delimiter]}, has {found}",
+        path=path,
+        line=1,
+        hint=hint + "; columns may be separated by a comma, a semicolon or a tab",
+    )
+
+
+def parse_address_or_none(value: str) -> MailAddress | None:
+    try:
+        return parse_address(value)
+    except ValueError:
+        return None
 
 
 def read_recipients(path: Path) -> list[Recipient]:
-    """The recipients of the CSV at ``path``, duplicates dropped (the first one stays)."""
+    """The recipients of the CSV at ``path``, duplicates dropped (the first one stays).
+
+    The delimiter (comma, semicolon or tab) and the columns are read from the
+    first line: ``email`` (or ``Email Address`` and the like) and an optional
+    ``name`` (or ``First Name`` and ``Last Name``).
+    """
     variable = "SMTP_RECIPIENTS_FILE"
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -75,32 +140,42 @@ def read_recipients(path: Path) -> list[Recipient]:
             hint=f"set {variable} to a CSV with an 'email' column",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{variable}: cannot read {path}: {exc}", path=path) from None
-    reader = csv.DictReader(text.splitlines())
-    columns = {(c or "").strip().lower(): c for c in reader.fieldnames or []}
-    if "email" not in columns:
         raise ConfigError(
-            f"{variable}: {path} has no 'email' column",
+            f"{variable}: cannot read {path}: {exc}",
             path=path,
-            line=1,
-            hint="the first line names the columns, e.g. email,name",
-        )
+            hint="save the file as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')",
+        ) from None
+    lines = text.splitlines(keepends=True)  # a quoted field may hold a line break
+    delimiter, columns = _header(lines, path, variable)
+    email_col = _find(columns, _EMAIL_COLUMNS)
+    name_col = _find(columns, _NAME_COLUMNS)
+    first_col, last_col = _find(columns, _FIRST_NAME_COLUMNS), _find(columns, _LAST_NAME_COLUMNS)
+    reader = csv.DictReader(lines, delimiter=delimiter)
     out: list[Recipient] = []
     seen: set[str] = set()
     bad: list[str] = []
     for row in reader:
         line = reader.line_num
-        address = (row.get(columns["email"]) or "").strip()
-        name = (row.get(columns["name"]) or "").strip() if "name" in columns else ""
+        address = (row.get(email_col) or "").strip()
+        if name_col:
+            name = (row.get(name_col) or "").strip()
+        else:
+            parts = (row.get(c) or "" for c in (first_col, last_col) if c)
+            name = " ".join(p.strip() for p in parts if p.strip())
         if not address:
             continue
-        if not _ADDRESS.fullmatch(address):
-            bad.append(f"line {line}: {address!r}")
+        try:
+            parsed = parse_address(address)
+            problem = header_problem(name)
+            if problem:
+                raise ValueError(f"the name {problem}")
+        except ValueError as exc:
+            bad.append(f"line {line}: {address!r} ({exc})")
             continue
-        if address.lower() in seen:
+        if parsed.key in seen:
             continue
-        seen.add(address.lower())
-        out.append(Recipient(email=address, name=name, line=line))
+        seen.add(parsed.key)
+        out.append(Recipient(email=address, name=name, line=line, address=parsed))
     if bad:
         raise ConfigError(
             f"{variable}: {path} has invalid addresses: {', '.join(bad[:_SHOWN])}"
@@ -238,11 +313,20 @@ class Smtp:
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
         """One copy to ``address`` (personalised for it); the ledger is not touched."""
+        parsed = require_address(address, "the test address")
         msg = email.message(to=address, date=self.clock(), personalise_for=address)
         msg.replace_header("Subject", f"[Test] {email.subject}")
         with self._connect() as smtp:
+            utf8 = _smtputf8(smtp)
+            sender = self._envelope_sender(email, utf8, False)
+            rcpt = parsed.for_transport(utf8)
+            if rcpt is None:
+                raise self._error(
+                    f"cannot send to {address}: {NO_SMTPUTF8}",
+                    hint="test with an address whose part before @ is ASCII",
+                )
             try:
-                smtp.send_message(msg, from_addr=email.from_email, to_addrs=[address])
+                _transmit(smtp, msg, sender, rcpt)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 raise self._error(f"{address} refused: {code} {self._text(text)}") from None
@@ -275,15 +359,19 @@ class Smtp:
                     exc.maybe_sent = started_before or sent_now > 0
                     raise
                 now = self.clock()
+                utf8 = _smtputf8(smtp)
+                sender = self._envelope_sender(email, utf8, started_before or sent_now > 0)
+                rcpt = r.address.for_transport(utf8)
+                if rcpt is None:  # this one address cannot go out: refused, the list goes on
+                    reason = f"{NO_SMTPUTF8} ({r.email})"
+                    self.ledger.record_recipient(slug, self.name, r.key, FAILED, now, reason)
+                    continue
                 msg = email.message(
-                    to=formataddr((r.name, r.email)) if r.name else r.email,
-                    date=now,
-                    key=campaign.key,
-                    personalise_for=r.email,
+                    to=(r.name, r.email), date=now, key=campaign.key, personalise_for=r.email
                 )
                 self.ledger.record_recipient(slug, self.name, r.key, SENDING, now)
                 try:
-                    smtp.send_message(msg, from_addr=email.from_email, to_addrs=[r.email])
+                    _transmit(smtp, msg, sender, rcpt)
                 except smtplib.SMTPRecipientsRefused as exc:  # RCPT refused: nothing sent
                     code, text = next(iter(exc.recipients.values()))
                     self._refused(slug, r, code, self._text(text), now)
@@ -318,6 +406,24 @@ class Smtp:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()
+
+    def _envelope_sender(self, email: OutgoingEmail, utf8: bool, maybe_sent: bool) -> str:
+        """``POSTPIPE_FROM_EMAIL`` as the envelope sender this server can take (and a
+        ``POSTPIPE_REPLY_TO`` it can carry): the whole send stops if it cannot."""
+        sender = parse_address(email.from_email)  # both validated with the settings
+        for variable, value in (
+            ("POSTPIPE_FROM_EMAIL", email.from_email),
+            ("POSTPIPE_REPLY_TO", email.reply_to),
+        ):
+            if parse_address(value).for_transport(utf8) is None:
+                raise ProviderError(
+                    f"{variable}={value} has a non-ASCII part before @ and "
+                    f"{self.host} does not offer SMTPUTF8",
+                    target=self.name,
+                    hint="use an address whose part before @ is ASCII, or a server with SMTPUTF8",
+                    maybe_sent=maybe_sent,
+                )
+        return sender.for_transport(utf8) or email.from_email
 
     def _ready(self, smtp: smtplib.SMTP | None) -> smtplib.SMTP:
         """``smtp`` if it still answers NOOP, else a new connection."""
@@ -421,6 +527,20 @@ class Smtp:
     def _reason(self, exc: BaseException) -> str:
         """An exception on one line, without secrets."""
         return self.redact(_one_line(str(exc)) or type(exc).__name__)
+
+
+def _smtputf8(smtp: smtplib.SMTP) -> bool:
+    """Whether the server takes UTF-8 addresses and headers (RFC 6531)."""
+    return bool(smtp.has_extn("smtputf8"))
+
+
+def _transmit(smtp: smtplib.SMTP, msg: EmailMessage, sender: str, rcpt: str) -> None:
+    """Send ``msg`` as built: an RFC 6532 message (UTF-8 headers, ``msg.policy.utf8``)
+    with SMTPUTF8, any other as 7-bit ASCII. ``sender`` and ``rcpt`` are envelope
+    addresses from ``MailAddress.for_transport`` (non-ASCII only with SMTPUTF8)."""
+    utf8 = bool(msg.policy.utf8) or not (sender + rcpt).isascii()
+    options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
+    smtp.sendmail(sender, [rcpt], msg.as_bytes(), mail_options=options)
 
 
 def _one_line(value: bytes | str) -> str:
