@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import Campaign, OutgoingEmail, list_ids, require_future, require_unsubscribe
+from .base import Campaign, OutgoingEmail, list_ids, require_future
 from .campaigns import CampaignList, HttpSetup, code_message
 
 if TYPE_CHECKING:
@@ -90,23 +89,8 @@ class Brevo(CampaignList):
 
     def _pages(self, key: IdempotencyKey) -> Iterator[list[dict[str, Any]]]:
         """Newest first, 100 a page (Brevo cannot search by name)."""
-        offset = 0
-        while True:
-            page = self.http.get(
-                "/emailCampaigns",
-                params={
-                    "type": "classic",
-                    "limit": PAGE,
-                    "offset": offset,
-                    "sort": "desc",
-                    "excludeHtmlContent": "true",
-                },
-            ).json()
-            campaigns = page.get("campaigns") or []
-            yield campaigns
-            offset += len(campaigns)
-            if not campaigns or offset >= int(page.get("count") or 0):
-                return
+        params = {"type": "classic", "limit": PAGE, "sort": "desc", "excludeHtmlContent": "true"}
+        return self._offset_pages("/emailCampaigns", params, "campaigns", "count")
 
     def _key_of(self, item: Mapping[str, Any]) -> str | None:
         return item.get("name")
@@ -119,12 +103,9 @@ class Brevo(CampaignList):
         return {"tag": data.get("tag")}
 
     # -- the protocol ----------------------------------------------------------------
-    def prepare(
+    def _write(
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
-        if existing is not None and existing.status != "draft":
-            return existing  # scheduled or sent: never touched again
         body = self._body(email, key.value)
         if existing is not None and existing.remote_id:
             if existing.data.get("tag") == body["tag"]:

@@ -23,8 +23,7 @@ import requests
 
 from ..errors import ProviderError
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import Campaign, OutgoingEmail, require_future, require_unsubscribe
+from .base import Campaign, OutgoingEmail, require_future
 from .campaigns import CampaignList, HttpSetup, code_message
 
 if TYPE_CHECKING:
@@ -137,10 +136,7 @@ class Buttondown(CampaignList):
         return {"url": data.get("absolute_url"), "digest": (data.get("metadata") or {}).get(DIGEST)}
 
     # -- the protocol ----------------------------------------------------------------
-    def prepare(
-        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
-    ) -> Campaign:
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
+    def _check(self, email: OutgoingEmail) -> None:
         if email.list_id:
             raise ProviderError(
                 f"newsletter.list is {email.list_id!r}, but Buttondown sends to the one "
@@ -148,8 +144,10 @@ class Buttondown(CampaignList):
                 target=self.name,
                 hint="remove newsletter.list from the post, or use a key of that newsletter",
             )
-        if existing is not None and existing.status != "draft":
-            return existing  # scheduled or sent: never touched again
+
+    def _write(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         fields: dict[str, Any] = {
             "subject": email.subject,
             "body": email.html,

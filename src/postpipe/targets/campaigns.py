@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ProviderError
 from ..http import ErrorReader, Http, RetryPolicy, make_http
 from ..keys import IdempotencyKey
-from .base import UNKNOWN, Campaign, OutgoingEmail, require_sender
+from ..render.email import UNSUBSCRIBE_TAGS
+from .base import UNKNOWN, Campaign, OutgoingEmail, require_sender, require_unsubscribe
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -61,8 +62,7 @@ class CampaignList:
     """A mailing list whose provider keeps campaigns behind an HTTP API.
 
     A subclass sets the class attributes and implements the ``_``-prefixed
-    hooks; :meth:`prepare`, :meth:`send_test` and (optionally) ``schedule`` are
-    its own.
+    hooks; :meth:`send_test` and (optionally) ``schedule`` are its own.
     """
 
     name: ClassVar[str]
@@ -125,6 +125,15 @@ class CampaignList:
         """The campaign ``cid`` as the provider describes it now."""
         raise NotImplementedError
 
+    def _write(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
+        """Create the draft, or update ``existing`` (a draft); never send."""
+        raise NotImplementedError
+
+    def _check(self, email: OutgoingEmail) -> None:
+        """Refuse a newsletter this provider cannot send as asked (before any call)."""
+
     def _start(self, campaign: Campaign, cid: str) -> Campaign:
         """Ask the provider to send ``cid`` now; what it says afterwards."""
         raise NotImplementedError
@@ -149,6 +158,16 @@ class CampaignList:
             return None
         best = min(found, key=lambda c: ORDER.index(self.status_of(c)))
         return self._campaign(key.value, best)
+
+    def prepare(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
+        """Create or update the campaign; never sends. One past its draft is left alone."""
+        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
+        self._check(email)
+        if existing is not None and existing.status != "draft":
+            return existing  # scheduled, sent or unknown at the provider: never touched
+        return self._write(email, key, existing)
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Send now, once. A refusal is checked against the campaign's state."""
@@ -179,6 +198,19 @@ class CampaignList:
     def status_of(self, data: Mapping[str, Any]) -> str:
         """postpipe's status of a provider campaign; ``unknown`` if the provider's is new."""
         return self.STATUS.get(str(data.get("status")), UNKNOWN)
+
+    def _offset_pages(
+        self, path: str, params: Mapping[str, Any], items: str, total: str
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a listing paged by ``offset``: ``items`` and ``total`` name its fields."""
+        offset = 0
+        while True:
+            page = self.http.get(path, params={**params, "offset": offset}).json()
+            batch = page.get(items) or []
+            yield batch
+            offset += len(batch)
+            if not batch or offset >= int(page.get(total) or 0):
+                return
 
     def _campaign(self, key: str, data: Mapping[str, Any]) -> Campaign:
         return Campaign(

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import Campaign, OutgoingEmail, list_ids, require_future, require_unsubscribe
+from .base import Campaign, OutgoingEmail, list_ids, require_future
 from .campaigns import CampaignList, HttpSetup
 
 if TYPE_CHECKING:
@@ -108,12 +107,9 @@ class Listmonk(CampaignList):
         return {"uuid": data.get("uuid")}
 
     # -- the protocol ----------------------------------------------------------------
-    def prepare(
+    def _write(
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
-        if existing is not None and existing.status != "draft":
-            return existing  # scheduled or started: listmonk refuses changes anyway
         body = self._body(email, key.value)
         if existing is not None and existing.remote_id:
             data = self.http.put(f"/campaigns/{existing.remote_id}", json=body).json()["data"]

@@ -22,8 +22,7 @@ import requests
 from ..errors import ConfigError, ProviderError
 from ..http import RetryPolicy
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import Campaign, OutgoingEmail, require_future, require_unsubscribe
+from .base import Campaign, OutgoingEmail, require_future
 from .campaigns import CampaignList, HttpSetup
 
 if TYPE_CHECKING:
@@ -136,24 +135,12 @@ class Mailchimp(CampaignList):
 
     def _pages(self, key: IdempotencyKey) -> Iterator[list[dict[str, Any]]]:
         """Newest first, 1000 a page."""
-        offset = 0
-        while True:
-            page = self.http.get(
-                "/campaigns",
-                params={
-                    "count": PAGE,
-                    "offset": offset,
-                    "sort_field": "create_time",
-                    "sort_dir": "DESC",
-                    "fields": "campaigns.id,campaigns.web_id,campaigns.status,"
-                    "campaigns.settings.title,campaigns.send_time,total_items",
-                },
-            ).json()
-            campaigns = page.get("campaigns") or []
-            yield campaigns
-            offset += len(campaigns)
-            if not campaigns or offset >= int(page.get("total_items") or 0):
-                return
+        fields = (
+            "campaigns.id,campaigns.web_id,campaigns.status,campaigns.settings.title,"
+            "campaigns.send_time,total_items"
+        )
+        params = {"count": PAGE, "sort_field": "create_time", "sort_dir": "DESC", "fields": fields}
+        return self._offset_pages("/campaigns", params, "campaigns", "total_items")
 
     def _key_of(self, item: Mapping[str, Any]) -> str | None:
         return (item.get("settings") or {}).get("title")
@@ -165,13 +152,10 @@ class Mailchimp(CampaignList):
         return {"web_id": data.get("web_id")}
 
     # -- the protocol ----------------------------------------------------------------
-    def prepare(
+    def _write(
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
         """Create (or update) the campaign's settings, then PUT both parts."""
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
-        if existing is not None and existing.status != "draft":
-            return existing  # scheduled or sent at Mailchimp: never touched again
         body = {
             "type": "regular",
             "recipients": {"list_id": email.list_id or self.settings.mailchimp_list_id},
