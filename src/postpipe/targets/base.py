@@ -69,11 +69,18 @@ class Campaign:
     data: dict[str, Any] = field(default_factory=dict)
     #: when the provider sent it, where it says (recorded instead of "when found")
     sent_at: datetime | None = None
+    #: the provider's own word for the status (``status`` is postpipe's)
+    provider_status: str | None = None
 
     @property
     def sent(self) -> bool:
         """It went out, is going out, or may have (an ``unknown`` status): never send it."""
         return self.status in ("sending", "sent", UNKNOWN)
+
+    @property
+    def unknown(self) -> bool:
+        """The provider's status is one postpipe does not know: possibly sent, report it."""
+        return self.status == UNKNOWN
 
 
 @dataclass(frozen=True)

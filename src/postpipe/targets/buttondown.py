@@ -52,19 +52,6 @@ STATUS = {
     "transactional": "sent",
     "suppressed": "sent",
 }
-#: Every state an email of ours can be in, asked for explicitly (old API versions
-#: list only sent emails otherwise). Not "deleted": a draft deleted by hand is made anew.
-SEARCH_STATES = (
-    "draft",
-    "scheduled",
-    "about_to_send",
-    "in_flight",
-    "paused",
-    "throttled",
-    "resending",
-    "errored",
-    "sent",
-)
 META = "postpipe_key"
 DIGEST = "postpipe_digest"  # of subject, body and description: no PATCH when unchanged
 
@@ -116,11 +103,9 @@ class Buttondown(CampaignList):
 
     def _pages(self, key: IdempotencyKey) -> Iterator[list[dict[str, Any]]]:
         url: str | None = "/emails"
-        params: dict[str, Any] | None = {
-            "status": list(SEARCH_STATES),
-            "ordering": "-creation_date",
-            "excluded_fields": "body",
-        }
+        # no status filter: since API version 2025-06-01 (pinned above) the list holds
+        # every status but "deleted", so an email in a status new to postpipe is found too
+        params: dict[str, Any] | None = {"ordering": "-creation_date", "excluded_fields": "body"}
         while url:
             page = self.http.get(url, params=params).json()
             yield page.get("results") or []

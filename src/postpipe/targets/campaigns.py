@@ -218,6 +218,7 @@ class CampaignList:
             remote_id=str(data["id"]),
             status=self.status_of(data),
             data={f"{self.name}_status": data.get("status"), **self._details(data)},
+            provider_status=str(data.get("status")),
         )
 
     def _get(self, key: str, cid: str) -> Campaign:
