@@ -168,6 +168,13 @@ def test_429_on_send_is_retried_and_a_lasting_one_sends_nothing(provider: Harnes
     with pytest.raises(RateLimited) as info:
         lst.send(draft, h.email())
     assert not info.value.maybe_sent
+    explained = {
+        "mailchimp": "Mailchimp answered a bare 429",
+        "listmonk": "too many requests",
+        "buttondown": "rate_limited: Request was throttled.",
+        "brevo": "too_many_requests: Too many requests",
+    }[h.name]
+    assert explained in info.value.message
     assert fake.sends == []
     assert [s for _, _, s in send_calls(h)] == [429] * 4
     assert len(h.sleeps) == 3  # backoff between the attempts, never a real sleep here

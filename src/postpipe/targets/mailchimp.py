@@ -4,8 +4,9 @@ The campaign's ``settings.title`` is the idempotency key, which is how
 ``find_campaign`` finds it again after a crash or a deleted ledger (Mailchimp has
 no idempotency keys and does not keep titles unique). Mailchimp sends no
 ``Retry-After`` and may answer a bare 429 or 403 under load: ``http.py`` backs
-off on both for calls that are safe to repeat, and never repeats a create or a
-send. At most 4 connections are open (Mailchimp allows 10 per user).
+off on a 429 for every call (Mailchimp did nothing), on a bare 403 only for calls
+that are safe to repeat, and never repeats a create or a send that may have been
+acted on. At most 4 connections are open (Mailchimp allows 10 per user).
 """
 
 from __future__ import annotations
