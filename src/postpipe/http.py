@@ -5,10 +5,12 @@ Every provider adapter talks to its API through an :class:`Http`. The rules:
 * Every request has a ``(connect, read)`` timeout.
 * Retries: idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) are retried on
   connection failures, timeouts and the policy's retry statuses. POST and PATCH
-  are never retried automatically once the request may have reached the server:
-  the caller must reconcile (look the object up) instead. The one exception is a
-  failure *before anything was sent* (connection refused, DNS failure, connect
-  timeout): that is retried for every method, since the server saw nothing.
+  are never retried automatically once the request may have reached the server
+  (a 5xx, a timeout, a lost answer): the caller must reconcile (look the object
+  up) instead. Two exceptions, retried for every method because the server did
+  nothing: a failure *before anything was sent* (connection refused, DNS
+  failure, connect timeout), and a **429** answer (within the policy's attempts,
+  after its ``Retry-After``).
   ``retry=True`` marks a POST/PATCH as safe to repeat; ``retry=False`` disables
   every retry.
 * ``Retry-After`` (seconds or an HTTP date) is honoured on 429 and 503, capped by
@@ -77,6 +79,8 @@ ErrorReader = Callable[[requests.Response], "tuple[str, str | None] | None"]
 # a rate-limit reset above this is an epoch timestamp, below it a number of seconds
 _EPOCH_THRESHOLD = 1_000_000_000
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: "Too Many Requests": the provider refused before acting, so any method may be repeated.
+_NOTHING_DONE = 429
 _EXCERPT_LEN = 200
 
 # Header names whose values are credentials; their values are always redacted.
@@ -482,8 +486,9 @@ class Http:
     ) -> requests.Response:
         """Send a request with retries; return the response or raise ProviderError.
 
-        ``retry=None``: retry idempotent methods only (plus connect failures for
-        all); ``True``: this call is safe to repeat; ``False``: a single attempt.
+        ``retry=None``: retry idempotent methods only (plus connect failures and
+        429s for all); ``True``: this call is safe to repeat; ``False``: a single
+        attempt.
         ``expect``: accepted statuses (a listed 4xx is returned, not raised);
         any other status is an error. Other
         keyword arguments (``params``, ``json``, ``data``, ``headers``,
@@ -540,7 +545,9 @@ class Http:
             status = response.status_code
             self._note_rate_limit(response)
             log.debug("%s %s %s -> %s in %.3fs", self.target, method, shown_url, status, elapsed)
-            if attempt < attempts and may_repeat_sent and status in self.policy.retry_statuses:
+            # a 429 means the provider did nothing: safe to repeat whatever the method
+            repeat = may_repeat_sent or status == _NOTHING_DONE
+            if attempt < attempts and repeat and status in self.policy.retry_statuses:
                 retry_after = None
                 if status in _RETRY_AFTER_STATUSES:
                     retry_after = parse_retry_after(
@@ -562,7 +569,7 @@ class Http:
         return self.request("GET", path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
-        """``request("POST", ...)``; not retried once sent unless ``retry=True``."""
+        """``request("POST", ...)``; once sent, retried only on a 429 unless ``retry=True``."""
         return self.request("POST", path, **kwargs)
 
     def put(self, path: str, **kwargs: Any) -> requests.Response:
@@ -570,7 +577,7 @@ class Http:
         return self.request("PUT", path, **kwargs)
 
     def patch(self, path: str, **kwargs: Any) -> requests.Response:
-        """``request("PATCH", ...)``; not retried once sent unless ``retry=True``."""
+        """``request("PATCH", ...)``; once sent, retried only on a 429 unless ``retry=True``."""
         return self.request("PATCH", path, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:

@@ -309,6 +309,10 @@ class Publisher:
         return idempotency_key(self.lst.name, slug, list_id)
 
     def _found_sent(self, slug: str, campaign: Campaign) -> None:
+        # a status postpipe does not know may mean sent: recorded, never sent again
+        raw = campaign.provider_status or campaign.status
+        unknown = campaign.unknown
+        detail = f"status {raw!r} unknown to postpipe" if unknown else "found sent at the provider"
         if not self.dry_run:
             self.ledger.confirm_sent(
                 slug,
@@ -316,8 +320,14 @@ class Publisher:
                 remote_id=campaign.remote_id,
                 now=self.now,
                 sent_at=campaign.sent_at,
-                detail="found sent at the provider",
+                detail=detail,
             )
+        if unknown:
+            self.say(
+                f"sent?  {slug} → {self.lst.name}: status {raw!r} unknown to postpipe; not "
+                f"sending; check it at the provider (campaign {campaign.remote_id})"
+            )
+            return
         self.say(f"sent   {slug} → {self.lst.name}: already sent (found at the provider); recorded")
 
     def prepare_newsletter(self, r: RenderedPost, ref: RemoteRef) -> None:

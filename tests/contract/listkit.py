@@ -65,6 +65,14 @@ def provider_env(fake: FakeProvider) -> dict[str, str]:
     raise AssertionError(fake)
 
 
+def is_send(method: str, path: str, status: object = None) -> bool:
+    """Whether a request starts a send: Mailchimp's actions/send, listmonk's status PUT,
+    Buttondown's publish, Brevo's sendNow."""
+    if method == "PUT":
+        return path.endswith("/status") and path.startswith("/api/")
+    return method == "POST" and path.endswith(("/actions/send", "/publish", "/sendNow"))
+
+
 def make_email(
     provider: str,
     *,
@@ -135,6 +143,12 @@ class Harness:
         if self.name == "buttondown":
             return f.by_key(key)
         return f.by_name(key)
+
+    def set_status(self, key: str, status: str) -> None:
+        """Give the provider's one campaign carrying ``key`` the provider status ``status``
+        (as if changed in the provider's web app)."""
+        [campaign] = self.stored(key)
+        campaign["status"] = status
 
     def html_of(self, campaign: dict[str, Any]) -> str:
         if self.name == "mailchimp":

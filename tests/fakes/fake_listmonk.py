@@ -179,6 +179,14 @@ class FakeListmonk(FakeProvider):
         return None
 
     def create(self, body: Any) -> Reply:
+        """A new draft; faults on the ``create`` route: ``429`` (with ``Retry-After``, the
+        fault's ``retry_after`` or 1 — as a proxy in front of listmonk answers) does
+        nothing, ``500-after``/``drop-after`` create it, then lose the answer."""
+        fault = self.take_fault("create")
+        if fault and fault["kind"] == "429":
+            reply = error("too many requests", 429)
+            reply.headers["Retry-After"] = str(fault.get("retry_after", 1))
+            return reply
         if not isinstance(body, dict):
             return error("invalid JSON")
         problem = self.validate(body, creating=True)
@@ -205,7 +213,8 @@ class FakeListmonk(FakeProvider):
             "headers": body.get("headers") or [],
         }
         self.campaigns[cid] = campaign
-        return Reply(200, {"data": self.public(campaign)})
+        reply = Reply(200, {"data": self.public(campaign)})
+        return after_fault(fault, reply, error("internal error", 500))
 
     def update(self, c: dict[str, Any], body: Any) -> Reply:
         if c["status"] in ("running", "finished", "cancelled", "paused"):

@@ -320,7 +320,7 @@ class FakeMailchimp(FakeProvider):
             return Reply(429, b"" if fault.get("bare", True) else None)
         if fault and fault["kind"] == "403":
             return Reply(403, b"")
-        if c["status"] in ("sending", "sent", "schedule"):
+        if c["status"] not in ("save", "paused"):  # sending, sent, schedule, cancel*, archived
             return problem(
                 400,
                 "Bad Request",

@@ -7,7 +7,8 @@ campaign that really went out; a second send of the same campaign must never
 add one) and test copies (``tests``), and takes injected faults per route:
 
 * ``{"route": "send", "kind": "429"}``: answer the provider's 429 (or ``"403"``
-  for Mailchimp's bare 403) and do nothing;
+  for Mailchimp's bare 403) and do nothing (listmonk also takes faults on its
+  ``"create"`` route);
 * ``"500-after"``: do the work (send), then answer 500;
 * ``"drop-after"``: do the work, then close the connection without an answer;
 * ``"delay-after"`` with ``"seconds"``: do the work, set ``send_received``,

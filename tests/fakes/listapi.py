@@ -24,7 +24,8 @@ queue: each send takes the next fault), ``{"reset_log": true}`` or
 
 * ``"500"``: mark the campaign sent, then answer 500;
 * ``"drop"``: mark the campaign sent, then close the connection unanswered;
-* ``"429"``: answer 429 with ``Retry-After: 1`` and do not send;
+* ``"429"``: answer 429 with ``Retry-After: 1`` (or the fault's ``"retry_after"``)
+  and do not send;
 * ``"delay"`` (with ``"seconds"``): mark the campaign sent, save the state
   (``send_received`` is then true in the state file), sleep, then answer 200.
 
@@ -222,7 +223,8 @@ class FakeListServer:
         fault = self.send_faults.pop(0) if self.send_faults else {}
         kind = fault.get("kind")
         if kind == "429":
-            return 429, {"message": "too many requests"}, {"Retry-After": "1"}
+            wait = str(fault.get("retry_after", 1))
+            return 429, {"message": "too many requests"}, {"Retry-After": wait}
         campaign["status"] = "sent"
         campaign["sent_at"] = time.time()
         self.sends += 1

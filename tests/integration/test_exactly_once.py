@@ -11,7 +11,6 @@ import json
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -130,12 +129,12 @@ def test_the_fake_list_faults_as_http_py_sees_them(
     def fresh(n: int) -> Campaign:
         return adapter.prepare(_email(), IdempotencyKey.for_newsletter(f"post{n}", "test:"), None)
 
-    listapi.control(send_faults=[{"kind": "429"}, {"kind": "500"}, {"kind": "drop"}])
-    started = time.monotonic()
+    # a 429 on each of the policy's 3 attempts (a 429 is retried, even for a POST)
+    lasting_429 = [{"kind": "429", "retry_after": 0}] * 3
+    listapi.control(send_faults=[*lasting_429, {"kind": "500"}, {"kind": "drop"}])
     with pytest.raises(RateLimited) as limited:
         adapter.send(fresh(1), _email())
-    assert time.monotonic() - started < 0.9  # a POST is not retried after Retry-After
-    assert (limited.value.retry_after, limited.value.maybe_sent) == (1.0, False)
+    assert (limited.value.retry_after, limited.value.maybe_sent) == (0.0, False)
     assert sends(listapi) == 0
     with pytest.raises(ProviderError) as failed:
         adapter.send(fresh(2), _email())
@@ -145,6 +144,8 @@ def test_the_fake_list_faults_as_http_py_sees_them(
     assert (dropped.value.status, dropped.value.maybe_sent) == (None, True)
     assert sends(listapi) == 2  # the 500 and the dropped answer both came after the send
     assert [r["status"] for r in listapi.state()["requests"] if r["path"].endswith("/send")] == [
+        429,
+        429,
         429,
         500,
         "dropped",
@@ -254,18 +255,28 @@ def test_ambiguous_send_failure_is_reconciled_not_resent(
     assert site.ok("send", "--due") == ""
 
 
-def test_429_on_send_is_not_retried_and_releases_the_claim(listapi: API, pp_site) -> None:
-    # A 429 means the provider did not act. http.py does not repeat a POST by
-    # itself (not even after Retry-After); the run fails cleanly, the newsletter
-    # goes back to "prepared", and the next run sends it once.
+def test_429_on_send_is_retried_after_retry_after_and_sends_once(listapi: API, pp_site) -> None:
+    # A 429 means the provider did not act: http.py asks again after Retry-After
+    # (here 0 seconds, so the run does not wait), and the newsletter goes out once.
     site = pp_site(DUE_HOUR_AGO, api=listapi)
-    listapi.control(send_faults=[{"kind": "429"}])
+    listapi.control(send_faults=[{"kind": "429", "retry_after": 0}])
+    assert "sent   alpha → fakelist" in site.ok("send", "--due")
+    assert send_posts(listapi) == 2  # the 429, then the send
+    assert sends(listapi) == 1
+    assert site.status()["alpha"]["newsletter"] == "sent"
+
+
+def test_a_lasting_429_on_send_releases_the_claim(listapi: API, pp_site) -> None:
+    # A 429 on every attempt: nothing was sent, so the run fails cleanly, the
+    # newsletter goes back to "prepared", and the next run sends it once.
+    site = pp_site(DUE_HOUR_AGO, api=listapi)
+    listapi.control(send_faults=[{"kind": "429", "retry_after": 0}] * 3)  # every attempt
 
     first = site.run("send", "--due")
     assert first.returncode == 1, describe(first)
     assert "HTTP 429" in first.stdout
     assert "not sent; the next run tries again" in first.stdout
-    assert send_posts(listapi) == 1  # one POST: no blind retry
+    assert send_posts(listapi) == 3  # the policy's attempts, no more
     assert sends(listapi) == 0
     row = site.status()["alpha"]
     assert row["newsletter"] == "prepared"
@@ -274,7 +285,7 @@ def test_429_on_send_is_not_retried_and_releases_the_claim(listapi: API, pp_site
     out = site.ok("send", "--due")
     assert "sent   alpha → fakelist" in out
     assert sends(listapi) == 1
-    assert send_posts(listapi) == 2
+    assert send_posts(listapi) == 4
     row = site.status()["alpha"]
     assert (row["newsletter"], row["last_error"]) == ("sent", None)
 

@@ -214,12 +214,46 @@ def test_post_503_not_retried(server, make_http, sleeps):
     assert sleeps == []
 
 
-def test_patch_429_not_retried(server, make_http, sleeps):
-    server.script = [(429, {"Retry-After": "4"}, "")]
+def test_post_429_is_retried_after_retry_after(server, make_http, sleeps):
+    # a 429 means the provider did nothing: even a create is safe to repeat
+    server.script = [(429, {"Retry-After": "1"}, ""), (201, {}, {"id": 7})]
+    assert make_http(server.url).post("items", json={"title": "x"}).json() == {"id": 7}
+    assert [r.method for r in server.requests] == ["POST", "POST"]
+    assert server.requests[1].body == server.requests[0].body
+    assert sleeps == [1.0]
+
+
+def test_patch_429_retried_within_the_attempts_then_rate_limited(server, make_http, sleeps):
+    server.script = [(429, {"Retry-After": "4"}, "")] * 3
     with pytest.raises(RateLimited) as info:
-        make_http(server.url).patch("items/1", json={})
+        make_http(server.url, policy=RetryPolicy(max_attempts=3)).patch("items/1", json={})
     assert info.value.retry_after == 4.0
+    assert not info.value.maybe_sent  # nothing was done: the caller may release it
+    assert len(server.requests) == 3 and sleeps == [4.0, 4.0]
+
+
+def test_post_429_without_retry_after_backs_off(server, make_http, sleeps):
+    server.script = [(429, {}, ""), (429, {}, ""), (200, {}, "ok")]
+    assert make_http(server.url).post("items/1/send").text == "ok"
+    assert sleeps == [0.5, 1.0]
+
+
+def test_post_429_not_retried_with_retry_false(server, make_http, sleeps):
+    server.script = [(429, {"Retry-After": "1"}, ""), (200, {}, "ok")]
+    with pytest.raises(RateLimited):
+        make_http(server.url).post("items", json={}, retry=False)
     assert len(server.requests) == 1 and sleeps == []
+
+
+def test_post_500_and_502_are_still_not_retried(server, make_http, sleeps):
+    for status in (500, 502):
+        server.requests.clear()
+        server.script = [(status, {}, "oops"), (200, {}, "ok")]
+        with pytest.raises(ProviderError) as info:
+            make_http(server.url).post("items", json={"title": "x"})
+        assert info.value.status == status and info.value.maybe_sent
+        assert len(server.requests) == 1
+    assert sleeps == []
 
 
 def test_post_with_retry_true_is_retried(server, make_http, sleeps):

@@ -55,20 +55,32 @@ class PostPush:
     rendered: RenderedPost  # the full render, for targets that publish whole pages
 
 
+#: A provider status postpipe does not know: counted as possibly sent, never sent again.
+UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class Campaign:
     """A newsletter as the mailing-list provider knows it."""
 
     key: str  # the idempotency key's value, as stored at the provider
     remote_id: str | None
-    status: str  # draft | scheduled | sending | sent
+    status: str  # draft | scheduled | sending | sent | unknown (possibly sent)
     data: dict[str, Any] = field(default_factory=dict)
     #: when the provider sent it, where it says (recorded instead of "when found")
     sent_at: datetime | None = None
+    #: the provider's own word for the status (``status`` is postpipe's)
+    provider_status: str | None = None
 
     @property
     def sent(self) -> bool:
-        return self.status in ("sending", "sent")
+        """It went out, is going out, or may have (an ``unknown`` status): never send it."""
+        return self.status in ("sending", "sent", UNKNOWN)
+
+    @property
+    def unknown(self) -> bool:
+        """The provider's status is one postpipe does not know: possibly sent, report it."""
+        return self.status == UNKNOWN
 
 
 @dataclass(frozen=True)

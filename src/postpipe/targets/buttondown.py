@@ -14,47 +14,44 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 
 from ..errors import ProviderError
-from ..http import make_http
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import Campaign, OutgoingEmail, require_future, require_sender, require_unsubscribe
+from .base import Campaign, OutgoingEmail, require_future
+from .campaigns import CampaignList, HttpSetup, code_message
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 API_VERSION = "2026-04-01"
-#: Buttondown's email states → postpipe's. Everything past "about to send" is sent.
+#: Buttondown's email states → postpipe's: every ``EmailStatus`` it documents (draft,
+#: managed_by_rss, about_to_send, scheduled, in_flight, paused, deleted, errored, sent,
+#: imported, throttled, resending, transactional, suppressed; api-contracts §6 and the
+#: ``EmailStatus`` enum of its OpenAPI schema). Everything past "about to send" may have
+#: reached part of the list: never sent again by itself. An RSS-managed email is sent by
+#: Buttondown; an imported, transactional, suppressed or deleted one is not ours to send.
 STATUS = {
     "draft": "draft",
     "scheduled": "scheduled",
+    "managed_by_rss": "scheduled",
     "about_to_send": "sending",
     "in_flight": "sending",
     "resending": "sending",
     "throttled": "sending",
     "paused": "sending",
     "sent": "sent",
-    "errored": "sent",  # it may have reached part of the list: never again by itself
+    "errored": "sent",
+    "deleted": "sent",
+    "imported": "sent",
+    "transactional": "sent",
+    "suppressed": "sent",
 }
-#: Every state an email of ours can be in, asked for explicitly (old API versions
-#: list only sent emails otherwise).
-SEARCH_STATES = (
-    "draft",
-    "scheduled",
-    "about_to_send",
-    "in_flight",
-    "paused",
-    "throttled",
-    "resending",
-    "errored",
-    "sent",
-)
 META = "postpipe_key"
 DIGEST = "postpipe_digest"  # of subject, body and description: no PATCH when unchanged
 
@@ -72,9 +69,7 @@ def explain(response: requests.Response) -> tuple[str, str | None] | None:
             if isinstance(item, dict)
         ]
         return "invalid request: " + "; ".join(problems), None
-    code = str(body.get("code") or "").strip()
-    text = str(detail or "").strip()
-    message = f"{code}: {text}" if code and text else (code or text)
+    message = code_message(body.get("code"), detail)
     if not message:
         return None
     hint = None
@@ -83,28 +78,20 @@ def explain(response: requests.Response) -> tuple[str, str | None] | None:
     return message, hint
 
 
-class Buttondown:
+class Buttondown(CampaignList):
     """Buttondown (``BUTTONDOWN_API_KEY``, ``BUTTONDOWN_BASE_URL``)."""
 
     name: ClassVar[str] = "buttondown"
+    provider: ClassVar[str] = "Buttondown"
+    noun: ClassVar[str] = "email"
+    scheduled_by: ClassVar[str] = "its publish_date"
+    required: ClassVar[tuple[str, ...]] = ("buttondown_api_key",)
+    STATUS = STATUS
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        **_: object,
-    ) -> None:
-        settings.require("buttondown_api_key", target=self.name)
-        require_sender(settings, self.name)
-        self.clock = clock or (lambda: datetime.now(UTC))
-        extra = {"sleep": sleep} if sleep else {}
-        self.http = make_http(
-            settings,
-            self.name,
-            f"{settings.buttondown_base_url}/v1",
-            "BUTTONDOWN_BASE_URL",
+    def _http_setup(self, settings: Settings) -> HttpSetup:
+        return HttpSetup(
+            base_url=f"{settings.buttondown_base_url}/v1",
+            variable="BUTTONDOWN_BASE_URL",
             headers={
                 "Authorization": f"Token {settings.buttondown_api_key}",
                 "X-API-Version": API_VERSION,
@@ -112,37 +99,29 @@ class Buttondown:
             explain=explain,
             auth_hint="check BUTTONDOWN_API_KEY",
             rate_headers=("X-RateLimit-Remaining", "X-RateLimit-Reset"),
-            **extra,
         )
 
-    # -- the protocol ----------------------------------------------------------------
-    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
-        """The email whose ``metadata.postpipe_key`` is ``key``, in any state."""
-        found: list[dict[str, Any]] = []
+    def _pages(self, key: IdempotencyKey) -> Iterator[list[dict[str, Any]]]:
         url: str | None = "/emails"
-        params: dict[str, Any] | None = {
-            "status": list(SEARCH_STATES),
-            "ordering": "-creation_date",
-            "excluded_fields": "body",
-        }
+        # no status filter: since API version 2025-06-01 (pinned above) the list holds
+        # every status but "deleted", so an email in a status new to postpipe is found too
+        params: dict[str, Any] | None = {"ordering": "-creation_date", "excluded_fields": "body"}
         while url:
             page = self.http.get(url, params=params).json()
-            found += [
-                e
-                for e in page.get("results") or []
-                if key.matches((e.get("metadata") or {}).get(META))
-            ]
+            yield page.get("results") or []
             url, params = page.get("next"), None  # "next" carries the query
-        if not found:
-            return None
-        order = ("sent", "sending", "scheduled", "draft")
-        best = min(found, key=lambda e: order.index(STATUS.get(e.get("status", ""), "sent")))
-        return self._campaign(key.value, best)
 
-    def prepare(
-        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
-    ) -> Campaign:
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
+    def _key_of(self, item: Mapping[str, Any]) -> str | None:
+        return (item.get("metadata") or {}).get(META)
+
+    def _read(self, cid: str) -> dict[str, Any]:
+        return self.http.get(f"/emails/{cid}").json()
+
+    def _details(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"url": data.get("absolute_url"), "digest": (data.get("metadata") or {}).get(DIGEST)}
+
+    # -- the protocol ----------------------------------------------------------------
+    def _check(self, email: OutgoingEmail) -> None:
         if email.list_id:
             raise ProviderError(
                 f"newsletter.list is {email.list_id!r}, but Buttondown sends to the one "
@@ -150,8 +129,10 @@ class Buttondown:
                 target=self.name,
                 hint="remove newsletter.list from the post, or use a key of that newsletter",
             )
-        if existing is not None and existing.status != "draft":
-            return existing  # scheduled or sent: never touched again
+
+    def _write(
+        self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
+    ) -> Campaign:
         fields: dict[str, Any] = {
             "subject": email.subject,
             "body": email.html,
@@ -173,34 +154,16 @@ class Buttondown:
             ).json()
         return self._campaign(key.value, data)
 
-    def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
-        """Publish now. Not repeated on a lost answer; a refusal is checked against the state."""
-        eid = self._id(campaign)
-        if campaign.sent:
-            return campaign  # it went out already: never a second time
-        if campaign.status == "scheduled":
-            raise self._scheduled_error(eid)
-        try:
-            data = self.http.post(
-                f"/emails/{eid}/publish",
-                json={},
-                headers={"X-Idempotency-Key": f"{campaign.key}-send"},
-            ).json()
-        except ProviderError as exc:
-            if exc.status != 400:
-                raise
-            current = self._get(campaign.key, eid)
-            if current.sent:
-                return current
-            if current.status == "scheduled":
-                raise self._scheduled_error(eid) from None
-            raise
+    def _start(self, campaign: Campaign, cid: str) -> Campaign:
+        """Publish now; a repeat with the same idempotency key replays the first answer."""
+        data = self.http.post(
+            f"/emails/{cid}/publish",
+            json={},
+            headers={"X-Idempotency-Key": f"{campaign.key}-send"},
+        ).json()
         result = self._campaign(campaign.key, data)
-        if not result.sent:  # Buttondown answers with the email; "sending" at least
-            result = Campaign(
-                key=result.key, remote_id=result.remote_id, status="sending", data=result.data
-            )
-        return result
+        # Buttondown answers with the email: "sending" at least
+        return result if result.sent else replace(result, status="sending")
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
         self.http.post(f"/emails/{self._id(campaign)}/send-draft", json={"recipients": [address]})
@@ -208,48 +171,9 @@ class Buttondown:
     def schedule(self, campaign: Campaign, email: OutgoingEmail, at: datetime) -> Campaign:
         """``status: scheduled`` with ``publish_date`` (never a past time: that sends at once)."""
         when = require_future(at, self.clock(), self.name)
-        eid = self._id(campaign)
         data = self.http.patch(
-            f"/emails/{eid}",
+            f"/emails/{self._id(campaign)}",
             json={"status": "scheduled", "publish_date": when.isoformat()},
             retry=True,
         ).json()
-        result = self._campaign(campaign.key, data)
-        return Campaign(
-            key=result.key,
-            remote_id=result.remote_id,
-            status=result.status,
-            data={**result.data, "scheduled_at": when.isoformat()},
-        )
-
-    # -- helpers -----------------------------------------------------------------------
-    def _id(self, campaign: Campaign) -> str:
-        if not campaign.remote_id:
-            raise ProviderError(
-                "the email has no Buttondown id; prepare it first", target=self.name
-            )
-        return campaign.remote_id
-
-    def _campaign(self, key: str, data: dict[str, Any]) -> Campaign:
-        return Campaign(
-            key=key,
-            remote_id=str(data["id"]),
-            status=STATUS.get(str(data.get("status")), "sent"),
-            data={
-                "buttondown_status": data.get("status"),
-                "url": data.get("absolute_url"),
-                "digest": (data.get("metadata") or {}).get(DIGEST),
-            },
-        )
-
-    def _get(self, key: str, eid: str) -> Campaign:
-        return self._campaign(key, self.http.get(f"/emails/{eid}").json())
-
-    def _scheduled_error(self, eid: str) -> ProviderError:
-        return ProviderError(
-            f"email {eid} is scheduled at Buttondown; postpipe does not send it a second time",
-            target=self.name,
-            hint="it goes out at its publish_date and the next run records it; to send it "
-            "now, unschedule it in Buttondown first",
-            maybe_sent=True,
-        )
+        return self._scheduled(self._campaign(campaign.key, data), when)

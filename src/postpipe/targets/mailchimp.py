@@ -4,25 +4,27 @@ The campaign's ``settings.title`` is the idempotency key, which is how
 ``find_campaign`` finds it again after a crash or a deleted ledger (Mailchimp has
 no idempotency keys and does not keep titles unique). Mailchimp sends no
 ``Retry-After`` and may answer a bare 429 or 403 under load: ``http.py`` backs
-off on both for calls that are safe to repeat, and never repeats a create or a
-send. At most 4 connections are open (Mailchimp allows 10 per user).
+off on a 429 for every call (Mailchimp did nothing), on a bare 403 only for calls
+that are safe to repeat, and never repeats a create or a send that may have been
+acted on. At most 4 connections are open (Mailchimp allows 10 per user).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 
 from ..errors import ConfigError, ProviderError
-from ..http import RetryPolicy, make_http
+from ..http import RetryPolicy
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import Campaign, OutgoingEmail, require_future, require_sender, require_unsubscribe
+from .base import Campaign, OutgoingEmail, require_future
+from .campaigns import CampaignList, HttpSetup
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -30,12 +32,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("postpipe.targets.mailchimp")
 
 #: Mailchimp's campaign states → postpipe's (``sending``/``sent`` are never sent again).
+#: The documented list (Marketing API v3, campaign ``status``: save, paused, schedule,
+#: sending, sent, canceled, canceling, archived; api-contracts §8, and the OpenAPI enum
+#: as in docs.rs/mailchimp-api ``CampaignStatus``). A campaign canceled or being
+#: canceled was sending: part of the list may have it. An archived one was sent.
 STATUS = {
     "save": "draft",
     "paused": "draft",
     "schedule": "scheduled",
     "sending": "sending",
     "sent": "sent",
+    "canceling": "sending",
+    "canceled": "sent",
+    "archived": "sent",
 }
 PAGE = 1000  # the largest page GET /campaigns allows
 _DC = re.compile(r"-([a-z]+\d+)$")
@@ -104,75 +113,50 @@ def explain(response: requests.Response) -> tuple[str, str | None] | None:
     return message, hint
 
 
-class Mailchimp:
+class Mailchimp(CampaignList):
     """Mailchimp Marketing API v3 (``MAILCHIMP_API_KEY``, ``MAILCHIMP_LIST_ID``)."""
 
     name: ClassVar[str] = "mailchimp"
+    provider: ClassVar[str] = "Mailchimp"
+    required: ClassVar[tuple[str, ...]] = ("mailchimp_api_key", "mailchimp_list_id")
+    STATUS = STATUS
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-        **_: object,
-    ) -> None:
-        settings.require("mailchimp_api_key", "mailchimp_list_id", target=self.name)
-        require_sender(settings, self.name)
-        self.settings = settings
-        self.clock = clock or (lambda: datetime.now(UTC))
+    def _http_setup(self, settings: Settings) -> HttpSetup:
         key = settings.mailchimp_api_key or ""
-        base = settings.mailchimp_base_url or base_url_for(key)
-        extra = {"sleep": sleep} if sleep else {}
-        self.http = make_http(
-            settings,
-            self.name,
-            base,
-            "MAILCHIMP_BASE_URL" if settings.mailchimp_base_url else "MAILCHIMP_API_KEY",
+        return HttpSetup(
+            base_url=settings.mailchimp_base_url or base_url_for(key),
+            variable="MAILCHIMP_BASE_URL" if settings.mailchimp_base_url else "MAILCHIMP_API_KEY",
             auth=("postpipe", key),
             # a bare 403 is how Mailchimp throttles, too: back off on it (safe calls only)
             policy=RetryPolicy(extra_statuses=frozenset({403})),
             max_connections=4,
             explain=explain,
             auth_hint="check MAILCHIMP_API_KEY (and MAILCHIMP_BASE_URL if set)",
-            **extra,
         )
 
-    # -- the protocol ----------------------------------------------------------------
-    def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
-        """The newest campaign whose title is ``key`` (a sent one wins over drafts)."""
-        found: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            page = self.http.get(
-                "/campaigns",
-                params={
-                    "count": PAGE,
-                    "offset": offset,
-                    "sort_field": "create_time",
-                    "sort_dir": "DESC",
-                    "fields": "campaigns.id,campaigns.web_id,campaigns.status,"
-                    "campaigns.settings.title,campaigns.send_time,total_items",
-                },
-            ).json()
-            campaigns = page.get("campaigns") or []
-            found += [c for c in campaigns if key.matches((c.get("settings") or {}).get("title"))]
-            offset += len(campaigns)
-            if not campaigns or offset >= int(page.get("total_items") or 0):
-                break
-        if not found:
-            return None
-        order = ("sent", "sending", "scheduled", "draft")
-        best = min(found, key=lambda c: order.index(STATUS.get(c.get("status", ""), "draft")))
-        return self._campaign(key.value, best)
+    def _pages(self, key: IdempotencyKey) -> Iterator[list[dict[str, Any]]]:
+        """Newest first, 1000 a page."""
+        fields = (
+            "campaigns.id,campaigns.web_id,campaigns.status,campaigns.settings.title,"
+            "campaigns.send_time,total_items"
+        )
+        params = {"count": PAGE, "sort_field": "create_time", "sort_dir": "DESC", "fields": fields}
+        return self._offset_pages("/campaigns", params, "campaigns", "total_items")
 
-    def prepare(
+    def _key_of(self, item: Mapping[str, Any]) -> str | None:
+        return (item.get("settings") or {}).get("title")
+
+    def _read(self, cid: str) -> dict[str, Any]:
+        return self.http.get(f"/campaigns/{cid}", params={"fields": "id,web_id,status"}).json()
+
+    def _details(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"web_id": data.get("web_id")}
+
+    # -- the protocol ----------------------------------------------------------------
+    def _write(
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
         """Create (or update) the campaign's settings, then PUT both parts."""
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
-        if existing is not None and existing.status != "draft":
-            return existing  # scheduled or sent at Mailchimp: never touched again
         body = {
             "type": "regular",
             "recipients": {"list_id": email.list_id or self.settings.mailchimp_list_id},
@@ -197,24 +181,8 @@ class Mailchimp:
         )
         return self._campaign(key.value, data)
 
-    def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
-        """``actions/send``; a refusal is explained by the campaign's state or checklist."""
-        cid = self._id(campaign)
-        if campaign.sent:
-            return campaign  # it went out already: never a second time
-        if campaign.status == "scheduled":
-            raise self._scheduled_error(cid)
-        try:
-            self.http.post(f"/campaigns/{cid}/actions/send")
-        except ProviderError as exc:
-            if exc.status != 400:
-                raise
-            current = self._get(campaign.key, cid)
-            if current.sent:
-                return current  # it went out already (another run, or by hand)
-            if current.status == "scheduled":
-                raise self._scheduled_error(cid) from None
-            raise self._not_ready(exc, cid) from None
+    def _start(self, campaign: Campaign, cid: str) -> Campaign:
+        self.http.post(f"/campaigns/{cid}/actions/send")
         return Campaign(key=campaign.key, remote_id=cid, status="sent", data=campaign.data)
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
@@ -226,50 +194,21 @@ class Mailchimp:
     def schedule(self, campaign: Campaign, email: OutgoingEmail, at: datetime) -> Campaign:
         """Schedule at ``at`` rounded up to the quarter hour (Mailchimp's only times)."""
         when = quarter_hour(require_future(at, self.clock(), self.name))
-        data = dict(campaign.data, scheduled_at=when.isoformat())
+        note: dict[str, str] = {}
         if when != at.astimezone(UTC):
-            data["note"] = (
+            note["note"] = (
                 f"Mailchimp schedules on quarter hours only: {at.astimezone(UTC):%H:%M:%S} "
                 f"was rounded up to {when:%H:%M} UTC"
             )
-            log.warning("%s", data["note"])
+            log.warning("%s", note["note"])
         cid = self._id(campaign)
         self.http.post(
             f"/campaigns/{cid}/actions/schedule",
             json={"schedule_time": when.strftime("%Y-%m-%dT%H:%M:%S+00:00")},
         )
-        return Campaign(key=campaign.key, remote_id=cid, status="scheduled", data=data)
+        return self._scheduled(replace(campaign, remote_id=cid, status="scheduled"), when, **note)
 
-    # -- helpers -----------------------------------------------------------------------
-    def _id(self, campaign: Campaign) -> str:
-        if not campaign.remote_id:
-            raise ProviderError(
-                "the campaign has no Mailchimp id; prepare it first", target=self.name
-            )
-        return campaign.remote_id
-
-    def _campaign(self, key: str, data: dict[str, Any]) -> Campaign:
-        return Campaign(
-            key=key,
-            remote_id=str(data["id"]),
-            status=STATUS.get(str(data.get("status")), "draft"),
-            data={"web_id": data.get("web_id"), "mailchimp_status": data.get("status")},
-        )
-
-    def _get(self, key: str, cid: str) -> Campaign:
-        data = self.http.get(f"/campaigns/{cid}", params={"fields": "id,web_id,status"}).json()
-        return self._campaign(key, data)
-
-    def _scheduled_error(self, cid: str) -> ProviderError:
-        return ProviderError(
-            f"campaign {cid} is scheduled at Mailchimp; postpipe does not send it a second time",
-            target=self.name,
-            hint="it goes out at its scheduled time and the next run records it; to send it "
-            "now, unschedule it in Mailchimp first",
-            maybe_sent=True,
-        )
-
-    def _not_ready(self, exc: ProviderError, cid: str) -> ProviderError:
+    def _refused(self, exc: ProviderError, cid: str) -> ProviderError:
         """The send was refused: add what Mailchimp's send checklist says is missing."""
         problems: list[str] = []
         try:
