@@ -448,6 +448,9 @@ class Publisher:
             except ProviderError as exc:
                 self._after_failed_send(r.slug, exc, sent_maybe=exc.maybe_sent)
                 return False
+            if result.unknown:  # refused, and read again: a status we do not know
+                self._found_sent(r.slug, result)
+                return True
             self.ledger.confirm_sent(
                 r.slug, target, remote_id=result.remote_id, now=self.now, sent_at=result.sent_at
             )
