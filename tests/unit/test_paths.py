@@ -127,7 +127,7 @@ def jpeg(width: int = 64, height: int = 48) -> bytes:
     [
         ("cut.jpg", jpeg()[:300], "truncated"),  # in the header
         ("half.jpg", jpeg()[: len(jpeg()) // 2], "truncated"),  # in the pixels
-        ("text.png", b"hello, I am text\n", "not a PNG image"),
+        ("text.png", b"hello, I am text\n", "not a png image"),
         ("notes.txt", b"x", "'.txt' is not an image format"),
         ("fake.svg", b"<html></html>", "no <svg> element"),
     ],
@@ -189,8 +189,9 @@ def test_body_refusals_are_error_findings_with_the_line(
             "a.md": post_text(
                 "title: A\ndate: 2026-01-01\n",
                 'Intro.\n\n![env](../.env)\n\n<img src="images/.x.png" alt="raw">\n\n'
-                "[s](../../secret.md) and ![ok](images/ok.png)\n",
-            )
+                "[s](../../secret.md) and ![ok](images/ok.png)\n\n[h](.drafts/h.md)\n",
+            ),
+            ".drafts/h.md": post_text("title: H\ndate: 2026-01-01\n"),
         },
         images={"images/.x.png": (2, 2), "images/ok.png": (2, 2)},
         files={".env": "POSTPIPE_AUTHOR=x\n"},
@@ -204,6 +205,7 @@ def test_body_refusals_are_error_findings_with_the_line(
     assert errors == [
         (8, "image '../.env' is outside posts/"),
         (12, "link '../../secret.md' is outside posts/"),
+        (14, "link '.drafts/h.md' is a hidden file"),
     ]
     # a raw <img> is HTML that Markdown passes through untouched: it is not resolved,
     # so nothing is copied for it (an unresolved relative src points at nothing)
