@@ -153,7 +153,7 @@ class Builder:
         assets: dict[str, Asset],
         deps: list[str],
         seen_links: list[tuple[str, str | None]],
-        refused: list[tuple[str, str, str]] | None = None,
+        refused: list[tuple[str, str, str]],
     ) -> Resolver:
         """How the body's images and links to posts resolve; a reference that breaks
         the path rule (paths.content_problem) or an image Pillow cannot read is
@@ -161,7 +161,6 @@ class Builder:
         from .render.markup import Resolver
 
         posts_dir = self.settings.root / "posts"
-        refused = refused if refused is not None else []
 
         def image(src: str) -> Asset | None:
             found = locate_image(src, post.source.parent, posts_dir)
