@@ -11,13 +11,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from io import BytesIO
 from pathlib import Path
 
 import pytest
-
-from conftest import png_bytes, post_text
+from PIL import Image
 
 pytestmark = pytest.mark.cli
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    buf = BytesIO()
+    Image.new("RGB", (width, height), (14, 107, 111)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def post_text(front: str, body: str = "A first paragraph of the post.\n") -> str:
+    """As ``conftest.post_text`` (a module here cannot import the top conftest)."""
+    return f"---\n{front}---\n\n{body}"
+
 
 MARKER = b"PP-SECRET-7f3c9a1e-do-not-publish"
 SECRET_PNG = png_bytes(4, 3) + MARKER  # a good image, with the marker after IEND
@@ -217,10 +229,6 @@ def test_a_good_image_beside_the_post_and_in_images_is_published(tmp_path: Path)
 
 
 def _jpeg() -> bytes:
-    from io import BytesIO
-
-    from PIL import Image
-
     img = Image.new("RGB", (64, 48), (200, 40, 40))
     for x in range(64):
         img.putpixel((x, x % 48), (0, 0, 255))
