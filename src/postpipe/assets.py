@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,72 +52,62 @@ def make_asset(path: Path, folder: str = "assets") -> Asset:
     return Asset(source=path, name=name, digest=digest, size=image_size(path))
 
 
+IMAGE_SUFFIXES = frozenset(
+    (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp", ".tif", ".tiff", ".ico")
+)
+
+
 def image_size(path: Path) -> tuple[int, int] | None:
-    """Width and height of a PNG, JPEG, GIF or WebP file, read from its header."""
+    """Width and height of an image file, or None for anything Pillow cannot read."""
+    info = _inspect(path)
+    return info[0] if info else None
+
+
+IMAGE_PROBLEM_HINT = (
+    "save or export the picture again as PNG or JPEG (a file cut short, or another "
+    "kind of file renamed, cannot be shown)"
+)
+
+
+def image_problem(path: Path) -> str | None:
+    """``cannot be read as an image (…)``, or None when ``path`` is a good image.
+
+    The whole image is decoded once (a truncated JPEG or a text file named
+    ``.png`` fail), then remembered for as long as the file keeps its size and
+    modification time.
+    """
+    info = _inspect(path)
+    problem = "the file cannot be read" if info is None else info[1]
+    return f"cannot be read as an image ({problem})" if problem else None
+
+
+def _inspect(path: Path) -> tuple[tuple[int, int] | None, str | None] | None:
     try:
         st = path.stat()
     except OSError:
         return None
-    return _image_size(path, st.st_mtime_ns, st.st_size)
+    return _read_image(path, st.st_mtime_ns, st.st_size)
 
 
 @lru_cache(maxsize=4096)
-def _image_size(path: Path, mtime_ns: int, size: int) -> tuple[int, int] | None:
-    with path.open("rb") as f:
-        head = f.read(32)
-        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-            w, h = struct.unpack(">II", head[16:24])
-            return int(w), int(h)
-        if head[:6] in (b"GIF87a", b"GIF89a"):
-            w, h = struct.unpack("<HH", head[6:10])
-            return int(w), int(h)
-        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-            return _webp_size(head, f)
-        if head[:2] == b"\xff\xd8":
-            f.seek(2)
-            return _jpeg_size(f)
-    return None
+def _read_image(path: Path, mtime_ns: int, size: int) -> tuple[tuple[int, int] | None, str | None]:
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:  # a stylesheet, a script: never an image
+        return None, f"'{suffix or path.name}' is not an image format"
+    if suffix == ".svg":  # Pillow has no SVG: it only has to look like one
+        with path.open("rb") as f:
+            head = f.read(4096)
+        return (None, None) if b"<svg" in head else (None, "no <svg> element")
+    from PIL import Image  # 30 ms: loaded only when a site has images
 
-
-def _webp_size(head: bytes, f) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
-    f.seek(12)
-    chunk = f.read(30)
-    kind = chunk[:4]
-    if kind == b"VP8X":
-        w = int.from_bytes(chunk[12:15], "little") + 1
-        h = int.from_bytes(chunk[15:18], "little") + 1
-        return w, h
-    if kind == b"VP8 ":
-        w, h = struct.unpack("<HH", chunk[18:22])
-        return w & 0x3FFF, h & 0x3FFF
-    if kind == b"VP8L":
-        b = chunk[9:13]
-        w = 1 + (((b[1] & 0x3F) << 8) | b[0])
-        h = 1 + (((b[3] & 0xF) << 10) | (b[2] << 2) | ((b[1] & 0xC0) >> 6))
-        return w, h
-    return None
-
-
-def _jpeg_size(f) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
-    while True:
-        byte = f.read(1)
-        while byte and byte != b"\xff":
-            byte = f.read(1)
-        while byte == b"\xff":
-            byte = f.read(1)
-        if not byte:
-            return None
-        marker = byte[0]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            continue
-        length_bytes = f.read(2)
-        if len(length_bytes) < 2:
-            return None
-        length = struct.unpack(">H", length_bytes)[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            data = f.read(5)
-            if len(data) < 5:
-                return None
-            h, w = struct.unpack(">HH", data[1:5])
-            return int(w), int(h)
-        f.seek(length - 2, 1)
+    try:
+        with Image.open(path) as img:
+            dims = (int(img.width), int(img.height))
+            if img.format == "JPEG":
+                img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()  # decodes every byte: finds truncated and damaged files
+    except Image.UnidentifiedImageError:
+        return None, f"the content is not a {suffix[1:].upper()} image"
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return None, str(exc) or type(exc).__name__
+    return dims, None

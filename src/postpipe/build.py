@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from .assets import Asset, digest, make_asset
+from .assets import IMAGE_PROBLEM_HINT, Asset, digest, image_problem, make_asset
 from .config import Settings
 from .content import Post
+from .paths import content_problem, locate_image
 from .render import blog, i18n
 from .render.templating import PACKAGE_TEMPLATES, make_env, render
 
@@ -46,6 +47,9 @@ class RenderedPost:
     #: cached render stale
     deps: tuple[str, ...] = ()
     links: tuple[tuple[str, str | None], ...] = ()
+    #: references in the body that must not be published: (as written, what is
+    #: wrong, hint), e.g. ("../.env", "image '../.env' is outside posts/", "…")
+    refused: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def slug(self) -> str:
@@ -149,20 +153,30 @@ class Builder:
         assets: dict[str, Asset],
         deps: list[str],
         seen_links: list[tuple[str, str | None]],
+        refused: list[tuple[str, str, str]],
     ) -> Resolver:
+        """How the body's images and links to posts resolve; a reference that breaks
+        the path rule (paths.content_problem) or an image Pillow cannot read is
+        left unresolved and listed in ``refused``."""
         from .render.markup import Resolver
 
         posts_dir = self.settings.root / "posts"
 
         def image(src: str) -> Asset | None:
-            for base in (post.source.parent, posts_dir, posts_dir / "images"):
-                candidate = _norm(base / src.split("?")[0].lstrip("/"))
-                deps.append(str(candidate))
-                if candidate.is_file():
-                    asset = make_asset(candidate)
-                    assets[str(candidate)] = asset
-                    return asset
-            return None
+            found = locate_image(src, post.source.parent, posts_dir)
+            deps.extend(str(p) for p in found.tried)
+            if found.refusal is not None:
+                refused.append((src, f"image '{src}' {found.refusal.reason}", found.refusal.hint))
+                return None
+            if found.path is None:
+                return None
+            problem = image_problem(found.path)
+            if problem is not None:
+                refused.append((src, f"image '{src}' {problem}", IMAGE_PROBLEM_HINT))
+                return None
+            asset = make_asset(found.path)
+            assets[str(found.path)] = asset
+            return asset
 
         def other(path: str) -> str | None:
             source = _norm(post.source.parent / path)
@@ -170,6 +184,9 @@ class Builder:
             slug, draft = (target.slug, target.draft) if target is not None else (None, False)
             if slug is None or (draft and not self.drafts):
                 seen_links.append((str(source), None))
+                refusal = content_problem(source, posts_dir) if source.exists() else None
+                if target is None and refusal is not None:
+                    refused.append((path, f"link '{path}' {refusal.reason}", _POST_LINK_HINT))
                 return None
             seen_links.append((str(source), slug))
             return self.site.href(f"{slug}/")
@@ -189,11 +206,12 @@ class Builder:
         assets: dict[str, Asset] = {}
         deps: list[str] = []
         seen_links: list[tuple[str, str | None]] = []
+        refused: list[tuple[str, str, str]] = []
         for img in [post.image] + [s.photo for s in post.speakers]:
             if img is not None:
                 assets[str(img.path)] = make_asset(img.path)
                 deps.append(str(img.path))
-        resolver = self.resolver(post, by_source, assets, deps, seen_links)
+        resolver = self.resolver(post, by_source, assets, deps, seen_links, refused)
         result = self.markup.convert(post.body, resolver)
         from .render.markup import first_paragraph
 
@@ -211,6 +229,7 @@ class Builder:
             summary_given=post.summary is not None,
             deps=tuple(dict.fromkeys(deps)),
             links=tuple(dict.fromkeys(seen_links)),
+            refused=tuple(dict.fromkeys(refused)),
         )
         if post.newsletter is not None:
             rendered.email = self.render_email(rendered, view_url=view_url, list_target=list_target)
@@ -310,6 +329,11 @@ def post_files(r: RenderedPost) -> dict[str, FileContent]:
     for asset in r.assets.values():
         files[asset.name] = asset.source
     return files
+
+
+_POST_LINK_HINT = (
+    "link to a post file inside posts/, relative to this one, e.g. 2026-10-22-summit.md"
+)
 
 
 def _norm(path: Path) -> Path:

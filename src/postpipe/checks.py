@@ -98,7 +98,12 @@ def check_post(r: RenderedPost) -> list[Finding]:
     def add(level: str, line: int | None, message: str, hint: str | None = None) -> None:
         out.append(Finding(level, post.rel, line, message, hint))
 
+    refused = {src for src, _, _ in r.refused}
+    for src, message, hint in r.refused:  # outside posts/, hidden, not an image
+        add(ERROR, _body_line(r, src), message, hint)
     for href in r.markup.broken_links:
+        if href.partition("#")[0] in refused:
+            continue
         add(
             ERROR,
             _body_line(r, href),
@@ -108,7 +113,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
         )
     for src, asset, alt in r.markup.images:
         line = _body_line(r, src)
-        if asset is None and not re.match(r"^[a-z]+:", src):
+        if asset is None and src not in refused and not re.match(r"^[a-z]+:", src):
             add(
                 ERROR,
                 line,

@@ -20,8 +20,10 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from .assets import IMAGE_PROBLEM_HINT, image_problem
 from .errors import ContentError, ErrorGroup
 from .headers import header_problem
+from .paths import IMAGE_HINT, content_problem, locate_image
 
 try:  # libyaml is ten times faster; the pure-Python loader gives the same nodes
     _Loader: type = yaml.CSafeLoader
@@ -503,14 +505,17 @@ class _PostReader:
     ) -> Image | None:
         if not ref:
             return None
-        path = self.resolve_image(ref)
-        if path is None:
-            self.error(
-                line_ref,
-                f"image '{ref}' ({key}) does not exist",
-                "put images beside the post or in posts/images/ and give a path "
-                "relative to the post",
-            )
+        found = locate_image(ref, self.path.parent, self.posts_dir)
+        refusal = found.refusal
+        if refusal is not None:
+            self.error(line_ref, f"image '{ref}' ({key}) {refusal.reason}", refusal.hint)
+            return None
+        if found.path is None:
+            self.error(line_ref, f"image '{ref}' ({key}) does not exist", IMAGE_HINT)
+            return None
+        problem = image_problem(found.path)
+        if problem is not None:
+            self.error(line_ref, f"image '{ref}' ({key}) {problem}", IMAGE_PROBLEM_HINT)
             return None
         if not alt:
             self.error(
@@ -520,16 +525,7 @@ class _PostReader:
                 "and for mail clients that block images",
             )
             return None
-        return Image(ref=ref, path=path, alt=alt)
-
-    def resolve_image(self, ref: str) -> Path | None:
-        if re.match(r"^[a-z]+://", ref):
-            return None
-        for base in (self.path.parent, self.posts_dir, self.posts_dir / "images"):
-            candidate = (base / ref.lstrip("/")).resolve()
-            if candidate.is_file():
-                return candidate
-        return None
+        return Image(ref=ref, path=found.path.resolve(), alt=alt)
 
     # -- building --------------------------------------------------------
     def build(
@@ -744,8 +740,20 @@ def load_post(
 
 
 def source_files(posts_dir: Path) -> list[Path]:
-    """Every Markdown file under ``posts_dir``, in a stable order."""
-    return sorted(p for p in posts_dir.rglob("*.md") if p.is_file())
+    """Every Markdown file under ``posts_dir``, in a stable order.
+
+    Hidden files, files in hidden folders and symlinks to files outside
+    ``posts_dir`` are not posts (paths.content_problem).
+    """
+    out = []
+    for path in posts_dir.rglob("*.md"):  # rglob does not enter symlinked folders
+        hidden = any(part.startswith(".") for part in path.relative_to(posts_dir).parts)
+        if hidden or not path.is_file():
+            continue
+        if path.is_symlink() and content_problem(path, posts_dir) is not None:
+            continue
+        out.append(path)
+    return sorted(out)
 
 
 def load_posts(

@@ -53,6 +53,7 @@ from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, check_post, fro
 from .config import Settings
 from .content import Post, load_post, source_files
 from .errors import ContentError, ErrorGroup, PostpipeError
+from .paths import content_problem
 from .render.templating import PACKAGE_TEMPLATES
 
 HOST = "127.0.0.1"  # never 0.0.0.0: drafts and unsent newsletters stay on this machine
@@ -1089,10 +1090,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found(snap)
             return
         if isinstance(content, Path):
-            allowed = (snap.settings.root, PACKAGE_TEMPLATES)
+            root = snap.settings.root
             resolved = content.resolve()
-            if not _inside(resolved, allowed) or not resolved.is_file():
-                self._not_found(snap)  # e.g. an image symlinked to a file outside the site
+            # a post's image: the path rule of build and publish; else a static file
+            if content_problem(content, root / "posts") is not None and not _inside(
+                resolved, (root / "templates" / "static", PACKAGE_TEMPLATES / "static")
+            ):
+                self._not_found(snap)  # e.g. an image symlinked to a file outside posts/
+                return
+            if not resolved.is_file():
+                self._not_found(snap)
                 return
             data = resolved.read_bytes()
         else:

@@ -183,6 +183,9 @@ class Publisher:
             if r.rel in bad:
                 self.report.failures += 1
                 self.say(f"skip   {r.slug}: it has errors; run 'postpipe check'")
+                for f in findings:
+                    if f.level == ERROR and f.path == r.rel:
+                        self.say(f"  {f.render()}".replace("\n", "\n  "))
         return [r for r in rendered if r.rel not in bad]
 
     # -- the CMS -----------------------------------------------------------------
