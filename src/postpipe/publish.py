@@ -182,10 +182,15 @@ class Publisher:
         for r in rendered:
             if r.rel in bad:
                 self.report.failures += 1
-                self.say(f"skip   {r.slug}: it has errors; run 'postpipe check'")
-                for f in findings:
-                    if f.level == ERROR and f.path == r.rel:
-                        self.say(f"  {f.render()}".replace("\n", "\n  "))
+                # one block, so that -q (which keeps failure lines) keeps the reasons too
+                reasons = [
+                    f"  {f.render()}".replace("\n", "\n  ")
+                    for f in findings
+                    if f.level == ERROR and f.path == r.rel
+                ]
+                self.say(
+                    "\n".join([f"skip   {r.slug}: it has errors; run 'postpipe check'", *reasons])
+                )
         return [r for r in rendered if r.rel not in bad]
 
     # -- the CMS -----------------------------------------------------------------
