@@ -35,6 +35,7 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src
+	$(BIN)/mypy src
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m postpipe.config env > .env.example

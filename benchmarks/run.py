@@ -1,13 +1,17 @@
-"""postpipe against Pelican on the same synthetic corpus, in one run.
+"""postpipe against Pelican and Hugo on the same synthetic corpus, in one run.
 
     python benchmarks/run.py --posts 1000 [--repeat 3] [--json benchmarks/results.json]
 
 Times (median of --repeat runs, min and max shown as the machine's noise):
-Pelican building the posts (blog only, default theme); ``postpipe build`` cold
-with premailer and with css-inline; a no-op rebuild; a rebuild after editing one
-post; ``postpipe publish`` with nothing changed (folder and outbox targets).
-Peak RSS of each command is read from ``getrusage`` of its process tree.
-Every ratio is against Pelican measured in the same run. Not a test: the numbers
+Pelican building the posts (blog only, default theme); Hugo building them (blog
+only, a minimal layout set written by ``hugosite.py``), cold and again with nothing
+changed; ``postpipe build`` cold with premailer and with css-inline; a no-op
+rebuild; a rebuild after editing one post; ``postpipe publish`` with nothing
+changed (folder and outbox targets). Peak RSS of each command is read from
+``getrusage`` of its process tree. Every ratio is against Pelican, and against
+postpipe's cold css-inline build, measured in the same run. Hugo is Debian's
+``hugo`` package: without it the Hugo rows are left out with a note, except under
+CI (``CI=true``), where a missing ``hugo`` is an error. Not a test: the numbers
 depend on the machine; CI runs it at a tiny size only to prove it works.
 """
 
@@ -25,6 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import hugosite  # noqa: E402
 from generate import generate  # noqa: E402
 
 PELICANCONF = """\
@@ -76,6 +81,17 @@ def median_of(runs: list[tuple[float, float]]) -> dict[str, float]:
     }
 
 
+def find_hugo() -> str | None:
+    """The ``hugo`` binary, or None outside CI; under CI a missing one stops the run."""
+    hugo = shutil.which("hugo")
+    if hugo is None and os.environ.get("CI", "").lower() == "true":
+        raise SystemExit(
+            "benchmark: hugo is not installed, and CI=true needs the Hugo reference row.\n"
+            "  hint: apt-get install hugo (Debian's package), or unset CI to leave the row out"
+        )
+    return hugo
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--posts", type=int, default=1000)
@@ -84,11 +100,15 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary corpus")
     args = ap.parse_args()
 
+    hugo = find_hugo()
     work = Path(tempfile.mkdtemp(prefix="postpipe-bench-"))
     site = work / "site"
     generate(args.posts, site, "postpipe")
     generate(args.posts, work / "pelican", "pelican")
     (work / "pelican" / "pelicanconf.py").write_text(PELICANCONF)
+    if hugo:
+        stylesheet = HERE.parent / "src" / "postpipe" / "templates" / "static" / "style.css"
+        hugosite.write_site(site / "posts", work / "hugo", stylesheet)
     py = sys.executable
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("POSTPIPE_")}
     base_env["POSTPIPE_SITE_URL"] = "https://bench.example.org"
@@ -113,6 +133,10 @@ def main() -> int:
     def clean_pelican() -> None:
         shutil.rmtree(work / "pelican" / "out", ignore_errors=True)
 
+    def clean_hugo() -> None:
+        for d in ("public", "resources"):
+            shutil.rmtree(work / "hugo" / d, ignore_errors=True)
+
     def clean_postpipe() -> None:
         for d in ("build", ".postpipe", "public", "outbox"):
             shutil.rmtree(site / d, ignore_errors=True)
@@ -129,6 +153,14 @@ def main() -> int:
         )
     except ImportError:
         print("  pelican is not installed: pip install 'postpipe[bench]'", flush=True)
+
+    if hugo:
+        print(f"  ({hugosite.version(hugo)})", flush=True)
+        hugo_cmd = [hugo, "--quiet", "--cacheDir", str(work / "hugo-cache")]
+        run("hugo cold", hugo_cmd, work / "hugo", before=clean_hugo)
+        run("hugo no-op", hugo_cmd, work / "hugo")
+    else:
+        print("  hugo is not installed (apt-get install hugo): no Hugo rows", flush=True)
 
     build = [py, "-m", "postpipe", "build", "-q"]
     css_env = {**base_env, "POSTPIPE_INLINER": "css-inline"}
@@ -159,15 +191,24 @@ def main() -> int:
     table = []
     peer = results.get("pelican", {}).get("median_s")
     cold = results["build cold (css-inline)"]["median_s"]
-    print(f"\n{'step':<36} {'median s':>9} {'× Pelican':>10} {'% of cold':>10} {'RSS MB':>7}")
+    print(f"\n{'step':<36} {'median s':>9} {'× Pelican':>10} {'× postpipe':>11} {'RSS MB':>7}")
     for name, r in results.items():
         ratio = r["median_s"] / peer if peer else None
         r["ratio_to_pelican"] = ratio  # type: ignore[assignment]
-        share = r["median_s"] / cold * 100
+        r["ratio_to_postpipe"] = r["median_s"] / cold
         table.append({"step": name, **r})
         print(
             f"{name:<36} {r['median_s']:9.2f} "
-            f"{(f'{ratio:.2f}×' if ratio else '-'):>10} {share:9.1f}% {r['peak_rss_mb']:7.0f}"
+            f"{(f'{ratio:.2f}×' if ratio else '-'):>10} {r['ratio_to_postpipe']:10.2f}× "
+            f"{r['peak_rss_mb']:7.0f}"
+        )
+    print("(× postpipe: against `postpipe build` cold with css-inline)")
+    if hugo:
+        noop = results["build no-op (css-inline)"]["median_s"]
+        hugo_cold, hugo_noop = results["hugo cold"]["median_s"], results["hugo no-op"]["median_s"]
+        print(
+            f"postpipe cold (css-inline) / Hugo cold: {cold / hugo_cold:.1f}×;"
+            f" postpipe no-op / Hugo no-op: {noop / hugo_noop:.2f}×"
         )
     print(f"\nsecond publish said: {writes!r}")
     args.json.write_text(
@@ -176,6 +217,7 @@ def main() -> int:
                 "posts": args.posts,
                 "repeat": args.repeat,
                 "cores": os.cpu_count(),
+                "hugo": hugosite.version(hugo) if hugo else None,
                 "results": table,
                 "publish_output": writes,
             },

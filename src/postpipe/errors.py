@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 
 class PostpipeError(Exception):
@@ -105,6 +106,17 @@ class ProviderError(PostpipeError):
         return " ".join(parts)
 
 
+class ProviderDetails(TypedDict, total=False):
+    """The optional keyword arguments of ``ProviderError``, for subclasses that pass them on."""
+
+    method: str | None
+    url: str | None
+    status: int | None
+    body_excerpt: str | None
+    hint: str | None
+    maybe_sent: bool
+
+
 class AuthError(ProviderError):
     """The provider rejected our credentials (401/403)."""
 
@@ -112,8 +124,15 @@ class AuthError(ProviderError):
 class RateLimited(ProviderError):
     """The provider kept answering 429 after the retries."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: str,
+        retry_after: float | None = None,
+        **kw: Unpack[ProviderDetails],
+    ) -> None:
+        super().__init__(message, target=target, **kw)
         self.retry_after = retry_after
 
 
