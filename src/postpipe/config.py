@@ -75,7 +75,7 @@ def _lang(value: str) -> str:
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         raise ValueError("an IANA time zone name such as 'UTC' or 'Europe/Stockholm'") from None
     return value
 
