@@ -4,10 +4,12 @@ The shape follows MkDocs' livereload (``mkdocs/livereload/__init__.py``): a stdl
 HTTP server, a watcher, a short debounce, and pages that hear about rebuilds
 over one long-lived request. Where it differs:
 
-* The site is built in memory and only a completed build is ever served. A
-  change rebuilds what depends on it: a post file → that post (and the posts
-  that link to it), an image → the posts that use it, a template, a static file
-  or ``.env`` → everything. Every change also refreshes the lists and the index.
+* The preview renders nothing itself: every change asks ``site.load_site`` for
+  a new ``Site`` and swaps in the snapshot made from it; only a completed
+  snapshot is ever served. The render cache re-renders what depends on the
+  change: a post file → that post (and the posts that link to it), an image →
+  the posts that use it, a template, a static file or ``.env`` → everything.
+  Every change also refreshes the lists and the index.
 * A post that fails shows an error page with ``path:line``, the message, the
   hint and the lines around it (MkDocs leaves the browser "stuck" on the old
   page). The other posts keep their last good render. The page comes back by

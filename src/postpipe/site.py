@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -27,38 +27,10 @@ from .checks import ERROR, Finding, check_post
 from .config import Settings
 from .content import Post, load_post, source_files
 from .errors import ContentError, ErrorGroup, PostpipeError
+from .render.blog import PostView
 
 #: Below this many posts to render, a process pool costs more than it saves.
 PARALLEL_MIN = 24
-
-
-@dataclass(frozen=True)
-class PostView:
-    """What Python code reads of a rendered post (templates get the full mapping)."""
-
-    slug: str
-    title: str
-    url: str
-    href: str
-    summary: str
-    date: datetime
-    draft: bool
-    lang: str
-    author: str
-
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> PostView:
-        return cls(
-            slug=str(view["slug"]),
-            title=str(view["title"]),
-            url=str(view["url"]),
-            href=str(view["href"]),
-            summary=str(view["summary"]),
-            date=view["date"],
-            draft=bool(view["draft"]),
-            lang=str(view["lang"]),
-            author=str(view["author"]),
-        )
 
 
 @dataclass(frozen=True, eq=False)
