@@ -313,7 +313,12 @@ class Preview:
 
     # -- building ----------------------------------------------------------------
     def _load(
-        self, settings: Settings, *, gen: int, old: Snapshot | None, problems: tuple = ()
+        self,
+        settings: Settings,
+        *,
+        gen: int,
+        old: Snapshot | None,
+        problems: tuple[PostpipeError, ...] = (),
     ) -> Snapshot:
         """A new snapshot from ``load_site`` (the render cache keeps it incremental)."""
         previous = dict(old.entries) if old else {}
