@@ -65,9 +65,14 @@ class RenderedPost:
         return self.post.date
 
     @property
+    def info(self) -> blog.PostView:
+        """The typed fields of ``view`` (the templates get the mapping)."""
+        return blog.PostView.of(self.view)
+
+    @property
     def url(self) -> str:
         """Where the blog page lives on the site."""
-        return str(self.view["url"])
+        return self.info.url
 
     @property
     def page_digest(self) -> str:
@@ -248,9 +253,9 @@ class Builder:
         from .render.email import LinkPolicy, render_newsletter, unsubscribe_for
 
         s = self.settings
-        post, view = rendered.post, rendered.view
+        post, view, info = rendered.post, rendered.view, rendered.info
         assert post.newsletter is not None
-        url = view_url or view["url"]
+        url = view_url or info.url
         own = tuple({s.site_url, _origin_path(url)})
         utm = s.utm.replace("{slug}", post.slug)
         return render_newsletter(
@@ -258,7 +263,7 @@ class Builder:
             post=view,
             site=self.site.context(),
             subject=post.newsletter.subject,
-            preheader=post.newsletter.preheader or view["summary"],
+            preheader=post.newsletter.preheader or info.summary,
             view_url=url,
             unsubscribe_url=unsubscribe_for(list_target or s.list, s.unsubscribe_template),
             sender_name=s.sender_name,
@@ -279,7 +284,7 @@ class Builder:
         files: dict[str, FileContent] = {}
         for r in rendered:
             files.update(post_files(r))
-        listed = [r.view for r in rendered if not r.view["draft"]]
+        listed = [r.view for r in rendered if not r.info.draft]
         files.update(self.list_files([r.view for r in rendered], listed[: blog.FEED_ENTRIES]))
         return files
 

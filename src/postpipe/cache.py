@@ -314,26 +314,3 @@ class RenderCache:
         )
         for old in others[KEEP_KEYS - 1 :]:
             shutil.rmtree(old, ignore_errors=True)
-
-
-class LazyRendered:
-    """A cached post that loads its full render only when something needs it.
-
-    ``slug``, ``date``, ``url``, ``page_digest`` and ``email_facts()`` come from
-    the index, so a publish run with nothing to do loads no render at all.
-    """
-
-    def __init__(self, cache: RenderCache, entry: Entry) -> None:
-        self._cache = cache
-        self._entry = entry
-        self.rel = entry.rel
-        self.slug = entry.slug
-        self.date = entry.date
-        self.url = entry.url
-        self.page_digest = entry.page
-
-    def email_facts(self) -> EmailFacts | None:
-        return self._entry.email
-
-    def __getattr__(self, name: str) -> Any:  # post, view, page, email, assets, ...
-        return getattr(self._cache.load(self._entry), name)

@@ -284,11 +284,10 @@ def cmd_preview(args: argparse.Namespace, env: Env) -> int:
 
 
 def cmd_status(args: argparse.Namespace, env: Env) -> int:
-    from .publish import Publisher, status_json
+    from .publish import status, status_json
 
     settings = _settings(args, env)
-    with Publisher(settings, now=env.now(), dry_run=True) as p:
-        rows = p.status()
+    rows = status(settings, now=env.now())
     if args.json:
         env.out(status_json(rows))
         return 0

@@ -1,9 +1,8 @@
 """Orchestration of ``build`` and ``check``: load → render → check → write.
 
-``render_incremental`` is the one way posts get rendered for ``build``,
-``publish`` and the preview: unchanged posts come from the cache, changed ones
-are rendered (in a process pool when there are enough of them), every post's
-findings are kept with it.
+The posts come from :func:`postpipe.site.load_site`, as for every command;
+both commands are all-or-nothing: ``build`` writes nothing while a post has an
+error, ``check`` reports every error of every post.
 """
 
 from __future__ import annotations
@@ -11,238 +10,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from .assets import digest, file_digest
-from .build import Builder, FileContent, RenderedPost
-from .cache import Entry, Prepared, RenderCache, build_files, cache_key, prepare, stat_of
-from .checks import ERROR, Finding, check_post, from_errors
+from .build import FileContent, RenderedPost
+from .cache import Prepared, build_files
+from .checks import ERROR, Finding, from_errors
 from .config import Settings
-from .content import Post, load_post, load_posts, source_files
-from .errors import ContentError, ErrorGroup, TemplateError
+from .errors import ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
+from .site import Site, load_site
 from .tempfiles import write_atomic
-
-#: Below this many posts to render, a process pool costs more than it saves.
-PARALLEL_MIN = 24
-
-
-class Link(NamedTuple):
-    slug: str
-    draft: bool
-
-
-@dataclass
-class SiteRender:
-    """Every post of the site, rendered or taken from the cache."""
-
-    settings: Settings
-    builder: Builder
-    cache: RenderCache
-    entries: list[Entry]  # newest first; drafts only when rendering drafts
-    rendered_now: int = 0
-    drafts_skipped: int = 0
-    errors: list[ContentError] = field(default_factory=list)  # with ``tolerant``
-
-    def rendered(self, entry: Entry) -> RenderedPost:
-        return self.cache.load(entry)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [f for e in self.entries for f in e.findings]
-
-
-def _effective(link: Link, drafts: bool) -> str | None:
-    return None if link.draft and not drafts else link.slug
-
-
-def render_incremental(
-    settings: Settings,
-    *,
-    drafts: bool = False,
-    jobs: int | None = None,
-    emit: Callable[[Prepared], None] | None = None,
-    write_cache: bool = True,
-    save: bool = True,
-    tolerant: bool = False,
-) -> SiteRender:
-    """Render what changed since the last run; raises ErrorGroup on bad input.
-
-    ``emit`` sees each post as it is rendered (the build writes it out at once, so
-    a thousand renders are never all in memory). With ``tolerant`` a post with
-    bad input is left out and its errors are kept in ``SiteRender.errors``.
-    """
-    root = settings.root
-    posts_dir = root / "posts"
-    if not posts_dir.is_dir():
-        raise ErrorGroup(
-            [
-                ContentError(
-                    "there is no posts/ folder",
-                    path=str(root),
-                    hint="create posts/ or run 'postpipe new \"Title\"'",
-                )
-            ]
-        )
-    builder = Builder(settings, drafts=drafts, write_cache=write_cache)
-    cache = RenderCache(settings.state_dir, cache_key(settings, drafts), readonly=not write_cache)
-    paths = source_files(posts_dir)
-    rels = {p: p.relative_to(root).as_posix() for p in paths}
-
-    # 1. reuse what is unchanged on disk; read the rest
-    reused: dict[str, Entry] = {}
-    loaded: dict[str, Post] = {}
-    errors: list[ContentError] = []
-    for path in paths:
-        rel = rels[path]
-        entry = cache.entries.get(rel)
-        if (
-            entry is not None
-            and entry.stat == stat_of(path)
-            and all(stat_of(p) == st for p, st in entry.deps)
-        ):
-            reused[rel] = entry
-            continue
-        post, errs = load_post(
-            path, posts_dir, tz=settings.tz, lang=settings.lang, author=settings.author, rel=rel
-        )
-        errors.extend(errs)
-        if post is not None:
-            loaded[rel] = post
-
-    # 2. slugs across all files (the later file of a duplicate is the error)
-    links: dict[Path, Link] = {}
-    first: dict[str, str] = {}
-    for path in paths:
-        rel = rels[path]
-        if rel in reused:
-            link = Link(reused[rel].slug, reused[rel].draft)
-        elif rel in loaded:
-            link = Link(loaded[rel].slug, loaded[rel].draft)
-        else:
-            continue
-        if link.slug in first:
-            post = loaded.pop(rel, None)
-            reused.pop(rel, None)
-            line = 1 if post is None else post.line("slug" if "slug" in post.line_of else "title")
-            errors.append(
-                ContentError(
-                    f"slug '{link.slug}' is already used by {first[link.slug]}",
-                    path=rel,
-                    line=line,
-                    hint="give one of the posts its own slug: line in the front matter",
-                )
-            )
-            continue
-        first[link.slug] = rel
-        links[path] = link  # absolute: the site root is resolved
-    if errors and not tolerant:
-        raise ErrorGroup(errors)
-
-    # 3. a cached post whose links now point elsewhere is stale too
-    slugs = {str(p): _effective(link, drafts) for p, link in links.items()}
-    for rel, entry in list(reused.items()):
-        if any(slugs.get(p) != s for p, s in entry.links):
-            del reused[rel]
-            post, errs = load_post(
-                root / rel,
-                posts_dir,
-                tz=settings.tz,
-                lang=settings.lang,
-                author=settings.author,
-                rel=rel,
-            )
-            if post is None:
-                if not tolerant:
-                    raise ErrorGroup(errs)
-                errors.extend(errs)
-                continue
-            loaded[rel] = post
-
-    # 4. render the rest
-    todo = [p for p in loaded.values() if drafts or not p.draft]
-    for prepared in render_many(builder, settings, todo, links, drafts=drafts, jobs=jobs):
-        cache.add(prepared)
-        if emit is not None:
-            emit(prepared)
-    kept = {rel for rel in rels.values() if rel in reused or rel in loaded}
-    forgotten = cache.forget(kept)
-    entries = [cache.entries[rel] for rel in kept if rel in cache.entries]
-    entries.sort(key=lambda e: (e.date, e.slug), reverse=True)
-    if save and (todo or forgotten):
-        cache.save()
-    skipped = sum(1 for p in loaded.values() if p.draft and not drafts)
-    return SiteRender(
-        settings=settings,
-        builder=builder,
-        cache=cache,
-        entries=entries,
-        rendered_now=len(todo),
-        drafts_skipped=skipped,
-        errors=errors,
-    )
-
-
-# ---------------------------------------------------------------------------
-# rendering many posts on every core
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(settings: Settings, drafts: bool, links: dict[Path, Link]) -> None:
-    _WORKER["builder"] = Builder(settings, drafts=drafts)
-    _WORKER["links"] = links
-
-
-def _render_checked(builder: Builder, post: Post, links: dict[Path, Link]) -> Prepared:
-    r = builder.render_post(post, links)
-    return prepare(r, check_post(r))
-
-
-def _render_chunk(posts: list[Post]) -> list[Prepared]:
-    builder: Builder = _WORKER["builder"]
-    return [_render_checked(builder, p, _WORKER["links"]) for p in posts]
-
-
-def render_many(
-    builder: Builder,
-    settings: Settings,
-    posts: Sequence[Post],
-    links: dict[Path, Link],
-    *,
-    drafts: bool,
-    jobs: int | None = None,
-) -> Iterator[Prepared]:
-    """Render and check posts, in a process pool when there are enough of them.
-
-    Every worker renders with its own ``Builder``; the bytes are the same as a
-    serial render (a golden test compares them).
-    """
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers < 2 or len(posts) < PARALLEL_MIN:
-        yield from (_render_checked(builder, p, links) for p in posts)
-        return
-    from concurrent.futures import ProcessPoolExecutor  # only when it pays
-
-    size = max(4, len(posts) // (workers * 8))
-    chunks = [list(posts[i : i + size]) for i in range(0, len(posts), size)]
-    with ProcessPoolExecutor(
-        workers, initializer=_init_worker, initargs=(settings, drafts, links)
-    ) as pool:
-        # a few chunks in flight per worker: results are written out as they come,
-        # so a thousand renders are never all waiting in memory
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_render_chunk, chunk))
-            if len(pending) >= 2 * workers:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-
 
 # ---------------------------------------------------------------------------
 # build
@@ -258,7 +37,7 @@ class BuildReport:
     rendered_now: int = 0
     written: int = 0
     removed: int = 0
-    site: SiteRender | None = None
+    site: Site | None = None
 
     @property
     def rendered(self) -> list[RenderedPost]:
@@ -270,7 +49,7 @@ class BuildReport:
         return errors, len(self.findings) - errors
 
 
-def _list_files(site: SiteRender) -> dict[str, FileContent]:
+def _list_files(site: Site) -> dict[str, FileContent]:
     entries = site.entries
     newest = [e for e in entries if not e.draft][:FEED_ENTRIES]
     feed = [site.cache.load(e, keep=False).view for e in newest]
@@ -370,7 +149,9 @@ def build_site(
                 stage.add(path, content)
 
     try:
-        site = render_incremental(settings, drafts=drafts, jobs=jobs, emit=emit, save=False)
+        site = load_site(
+            settings, drafts=drafts, all_or_nothing=True, jobs=jobs, emit=emit, save=False
+        )
         cache, builder = site.cache, site.builder
         for e in site.entries:  # posts taken from the cache
             if e.rel in rendered_now:
@@ -422,7 +203,7 @@ def build_site(
     newsletters = sum(1 for p in expected if p.startswith("newsletters/")) // 2
     return BuildReport(
         pages=len(site.entries),
-        drafts_skipped=site.drafts_skipped,
+        drafts_skipped=len(site.drafts),
         newsletters=newsletters,
         newsletters_refused=refused_slugs,
         findings=findings,
@@ -459,38 +240,25 @@ def _prune_dirs(folder: Path, top: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
-# full renders (check, tests)
-
-
-def render_site(
-    settings: Settings, *, drafts: bool = False
-) -> tuple[Builder, list[RenderedPost], int]:
-    """Load and render every post, without the cache; raises ErrorGroup on bad input."""
-    builder = Builder(settings, drafts=drafts)
-    posts, _ = load_posts(settings.root, tz=settings.tz, lang=settings.lang, author=settings.author)
-    kept = [p for p in posts if drafts or not p.draft]
-    return builder, builder.render_all(kept), len(posts) - len(kept)
+# check
 
 
 def check_site(settings: Settings) -> tuple[list[Finding], int]:
     """``postpipe check``: every finding of every post, drafts included; never raises
     for bad posts (they become findings). Uses the render cache like ``build``."""
     try:
-        site = render_incremental(settings, drafts=True, tolerant=True)
+        site = load_site(settings, drafts=True)
     except TemplateError as exc:
         return from_errors([exc]), 0
     except ErrorGroup as exc:  # no posts/ folder
         return from_errors(exc.errors), 0
     findings = from_errors(site.errors) + site.findings
-    checked = len(site.entries) + len({e.path for e in site.errors})
+    checked = len(site.entries) + len(site.broken)
     return findings, checked
 
 
 __all__ = [
     "BuildReport",
-    "SiteRender",
     "build_site",
     "check_site",
-    "render_incremental",
-    "render_site",
 ]

@@ -4,10 +4,12 @@ The shape follows MkDocs' livereload (``mkdocs/livereload/__init__.py``): a stdl
 HTTP server, a watcher, a short debounce, and pages that hear about rebuilds
 over one long-lived request. Where it differs:
 
-* The site is built in memory and only a completed build is ever served. A
-  change rebuilds what depends on it: a post file → that post (and the posts
-  that link to it), an image → the posts that use it, a template, a static file
-  or ``.env`` → everything. Every change also refreshes the lists and the index.
+* The preview renders nothing itself: every change asks ``site.load_site`` for
+  a new ``Site`` and swaps in the snapshot made from it; only a completed
+  snapshot is ever served. The render cache re-renders what depends on the
+  change: a post file → that post (and the posts that link to it), an image →
+  the posts that use it, a template, a static file or ``.env`` → everything.
+  Every change also refreshes the lists and the index.
 * A post that fails shows an error page with ``path:line``, the message, the
   hint and the lines around it (MkDocs leaves the browser "stuck" on the old
   page). The other posts keep their last good render. The page comes back by
@@ -49,12 +51,14 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import jinja2
 
 from .build import Builder, FileContent, RenderedPost, post_files
-from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, check_post, from_errors
+from .cache import Entry
+from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, from_errors
 from .config import Settings
-from .content import Post, load_post, source_files
+from .content import Post
 from .errors import ContentError, ErrorGroup, PostpipeError
 from .paths import content_problem
 from .render.templating import PACKAGE_TEMPLATES
+from .site import Site, load_site
 
 HOST = "127.0.0.1"  # never 0.0.0.0: drafts and unsent newsletters stay on this machine
 PREFIX = "/_preview"  # the preview's own pages; everything else is the built site
@@ -184,6 +188,7 @@ class PostEntry:
     crash: str | None = None  # traceback of an unexpected exception
     findings: tuple[Finding, ...] = ()
     last_good: Post | None = None  # the last version that worked, for titles and dates
+    stamp: tuple[Any, ...] | None = field(default=None, compare=False)  # of the cached render
 
     @property
     def errors(self) -> tuple[PostpipeError, ...]:
@@ -293,7 +298,7 @@ class Preview:
         self._history: deque[Change] = deque(maxlen=HISTORY)
         self.closing = False
         self.config_problems: tuple[PostpipeError, ...] = ()  # a broken .env, until fixed
-        self.snapshot = self._build_everything(settings, gen=0)
+        self.snapshot = self._load(settings, gen=0, old=None)
 
     # -- what to watch -----------------------------------------------------------
     def watched(self) -> list[Path]:
@@ -308,66 +313,20 @@ class Preview:
         ]
 
     # -- building ----------------------------------------------------------------
-    def _key(self, settings: Settings, path: Path) -> str:
-        return path.relative_to(settings.root / "posts").with_suffix("").as_posix()
-
-    def _read(self, settings: Settings, path: Path, previous: PostEntry | None) -> PostEntry:
-        """Read and validate one post file (no rendering yet)."""
-        posts_dir = settings.root / "posts"
-        rel = path.relative_to(settings.root).as_posix()
-        key = self._key(settings, path)
-        last_good = previous.last_good if previous else None
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        try:
-            post, errors = load_post(
-                path, posts_dir, tz=settings.tz, lang=settings.lang, author=settings.author, rel=rel
-            )
-        except PostpipeError as exc:
-            post, errors = None, [exc]
-        except Exception:  # a bug in postpipe: show it in the preview, keep serving
-            tb = traceback.format_exc()
-            return PostEntry(key, rel, path, text, crash=tb, last_good=last_good)
-        return PostEntry(
-            key, rel, path, text, parsed=post, load_errors=tuple(errors), last_good=last_good
-        )
-
-    def _render(
-        self, builder: Builder, entry: PostEntry, by_source: Mapping[Path, Post]
-    ) -> PostEntry:
-        """Render one post and run its checks; errors stay with the post."""
-        entry = replace(entry, rendered=None, render_errors=())
-        if not entry.renderable or entry.parsed is None:
-            return replace(entry, findings=tuple(from_errors(entry.errors)))
-        try:
-            rendered = builder.render_post(entry.parsed, by_source)
-            findings = tuple(check_post(rendered))
-        except ErrorGroup as exc:
-            errors: tuple[PostpipeError, ...] = tuple(exc.errors)
-        except PostpipeError as exc:
-            errors = (exc,)
-        except Exception:
-            return replace(entry, crash=traceback.format_exc())
-        else:
-            return replace(entry, rendered=rendered, findings=findings, last_good=rendered.post)
-        return replace(entry, render_errors=errors, findings=tuple(from_errors(errors)))
-
-    def _build_everything(
-        self, settings: Settings, *, gen: int, old: Snapshot | None = None
+    def _load(
+        self,
+        settings: Settings,
+        *,
+        gen: int,
+        old: Snapshot | None,
+        problems: tuple[PostpipeError, ...] = (),
     ) -> Snapshot:
-        previous = old.entries if old else {}
-        builder = Builder(settings, drafts=True)
-        posts_dir = settings.root / "posts"
-        problems: list[PostpipeError] = []
-        entries: dict[str, PostEntry] = {}
-        if posts_dir.is_dir():
-            for path in source_files(posts_dir):
-                key = self._key(settings, path)
-                entries[key] = self._read(settings, path, previous.get(key))
-        else:
-            problems.append(
+        """A new snapshot from ``load_site`` (the render cache keeps it incremental)."""
+        previous = dict(old.entries) if old else {}
+        found: list[PostpipeError] = list(problems)
+        site: Site | None = None
+        if not (settings.root / "posts").is_dir():
+            found.append(
                 ContentError(
                     "there is no posts/ folder",
                     path=str(settings.root),
@@ -375,46 +334,68 @@ class Preview:
                     "picks it up by itself",
                 )
             )
-        return self._finish(
-            settings, builder, entries, set(entries), gen=gen, old=old, problems=tuple(problems)
-        )
-
-    def _finish(
-        self,
-        settings: Settings,
-        builder: Builder,
-        entries: dict[str, PostEntry],
-        render: set[str],
-        *,
-        gen: int,
-        old: Snapshot | None,
-        problems: tuple[PostpipeError, ...] = (),
-    ) -> Snapshot:
-        """Mark duplicate slugs, render the ``render`` keys, assemble the site files."""
-        owner: dict[str, PostEntry] = {}  # a slug belongs to the first file, as in load_posts
-        for key in sorted(entries, key=lambda k: entries[k].rel):
-            entry = entries[key]
-            if entry.parsed is None or entry.load_errors:
+            old = None  # nothing of the last snapshot is there any more
+        else:
+            try:
+                site = load_site(settings, drafts=True, keep_going=True)
+            except PostpipeError as exc:
+                found.append(exc)
+        if site is None:
+            builder = old.builder if old else Builder(settings, drafts=True)
+            return Snapshot(
+                settings=settings,
+                builder=builder,
+                entries={} if old is None else old.entries,
+                files={} if old is None else old.files,
+                status={} if old is None else old.status,
+                problems=tuple(found),
+                gen=gen,
+                built_at=self.clock(),
+            )
+        entries: dict[str, PostEntry] = {}
+        for sp in site.posts:
+            key = _key_of(sp.rel)
+            before = previous.get(key)
+            stamp = _stamp(sp.entry)
+            if before is not None and before.stamp == stamp and before.rendered is not None:
+                entries[key] = before  # unchanged: keep the render already in memory
                 continue
-            first = owner.setdefault(entry.parsed.slug, entry)
-            duplicate_of = None if first is entry else first.rel
-            if duplicate_of != entry.duplicate_of:
-                entries[key] = replace(entry, duplicate_of=duplicate_of)
-                render.add(key)
-        by_source = {
-            e.parsed.source.resolve(): e.parsed
-            for e in entries.values()
-            if e.renderable and e.parsed is not None
-        }
-        for key in sorted(render):
-            if key in entries:
-                entries[key] = self._render(builder, entries[key], by_source)
-
+            rendered = sp.rendered
+            entries[key] = PostEntry(
+                key,
+                sp.rel,
+                rendered.post.source,
+                parsed=rendered.post,
+                rendered=rendered,
+                findings=sp.findings,
+                last_good=rendered.post,
+                stamp=stamp,
+            )
+        for b in site.broken:
+            key = _key_of(b.rel)
+            before = previous.get(key)
+            if (
+                before is not None
+                and before.rendered is None
+                and before.crash == b.crash
+                and [e.render() for e in before.errors] == [e.render() for e in b.errors]
+            ):
+                entries[key] = before  # still broken the same way
+                continue
+            entries[key] = PostEntry(
+                key,
+                b.rel,
+                settings.root / b.rel,
+                parsed=b.post,
+                load_errors=b.errors,
+                crash=b.crash,
+                findings=tuple(from_errors(b.errors)),
+                last_good=b.post or (before.last_good if before else None),
+            )
         ordered = sorted(entries.values(), key=lambda e: e.sort_key, reverse=True)
-        rendered = [e.rendered for e in ordered if e.ok and e.rendered is not None]
-        found = list(problems)
+        rendered_posts = [e.rendered for e in ordered if e.ok and e.rendered is not None]
         try:
-            files: dict[str, FileContent] = builder.site_files(rendered)
+            files: dict[str, FileContent] = site.builder.site_files(rendered_posts)
         except Exception as exc:  # a list template: keep the old lists, show the error
             found.append(
                 exc
@@ -422,14 +403,14 @@ class Preview:
                 else PostpipeError(f"building the index pages failed: {exc!r}")
             )
             files = dict(old.files) if old else {}
-            for r in rendered:
+            for r in rendered_posts:
                 files.update(post_files(r))
-        status, status_problem = self._status(settings, old)
+        status, status_problem = self._status(site, old)
         if status_problem:
             found.append(status_problem)
         return Snapshot(
             settings=settings,
-            builder=builder,
+            builder=site.builder,
             entries=entries,
             files=files,
             status=status,
@@ -439,18 +420,18 @@ class Preview:
         )
 
     def _status(
-        self, settings: Settings, old: Snapshot | None
+        self, site: Site, old: Snapshot | None
     ) -> tuple[dict[str, Mapping[str, Any]], PostpipeError | None]:
-        """Ledger states by slug; read-only (``dry_run=True`` never writes)."""
-        from .publish import Publisher
+        """Ledger states by slug, read from the ledger and the site (no target is built)."""
+        from .publish import open_ledger, status_rows
 
         previous = dict(old.status) if old else {}
         try:
-            with Publisher(settings, now=self.clock(), dry_run=True) as publisher:
-                rows = publisher.status()
-        except ErrorGroup:
-            # status() reads every post and refuses while one is broken: keep what we knew
-            return previous, None
+            ledger = open_ledger(site.settings, read_only=True)
+            try:
+                rows = status_rows(site, ledger, now=self.clock())
+            finally:
+                ledger.close()
         except PostpipeError as exc:
             return previous, PostpipeError(
                 f"the publishing state is not available: {exc.message}", hint=exc.hint
@@ -500,7 +481,6 @@ class Preview:
     def _rebuild(self, old: Snapshot, changed: set[Path]) -> Change | None:
         settings = old.settings
         root = settings.root
-        posts_dir = root / "posts"
         gen = old.gen + 1
 
         def under(path: Path, base: Path) -> bool:
@@ -516,47 +496,16 @@ class Preview:
                 self.config_problems = ()
             except PostpipeError as exc:  # keep the last good settings, say what is wrong
                 self.config_problems = tuple(exc.errors) if isinstance(exc, ErrorGroup) else (exc,)
-        problems = self.config_problems
+        snap = self._load(settings, gen=gen, old=old, problems=self.config_problems)
         if everything:
-            snap = self._build_everything(settings, gen=gen, old=old)
-            if problems:
-                snap = replace(snap, problems=problems + snap.problems)
             self.snapshot = snap
             return Change(gen, frozenset(snap.entries) | frozenset(old.entries), True)
-
-        entries = dict(old.entries)
-        reread: set[Path] = set()
-        removed: set[str] = set()
-        for path in changed:
-            if not under(path, posts_dir):
-                continue
-            if path.suffix == ".md":
-                key = path.relative_to(posts_dir).with_suffix("").as_posix()
-                if path.is_file():
-                    reread.add(path)
-                elif key in entries:
-                    removed.add(key)
-                    del entries[key]
-                # posts that link to it resolve its slug, or now find it missing
-                reread.update(e.source for e in entries.values() if path.name in e.text)
-            else:  # an image or other file beside the posts
-                resolved = str(path.resolve())
-                for entry in entries.values():
-                    assets = entry.rendered.assets if entry.rendered else {}
-                    if resolved in assets or path.name in entry.text:
-                        reread.add(entry.source)
-        render: set[str] = set()
-        for path in sorted(reread):
-            if not path.is_file():
-                continue
-            key = path.relative_to(posts_dir).with_suffix("").as_posix()
-            entries[key] = self._read(settings, path, entries.get(key))
-            render.add(key)
-        status_only = not render and not removed
-        snap = self._finish(
-            settings, old.builder, entries, render, gen=gen, old=old, problems=problems
-        )
-        if status_only:
+        keys = {
+            k
+            for k in snap.entries.keys() | old.entries.keys()
+            if snap.entries.get(k) is not old.entries.get(k)
+        }
+        if not keys:
             changed_status = {
                 slug
                 for slug in snap.status.keys() | old.status.keys()
@@ -564,11 +513,11 @@ class Preview:
             }
             if not changed_status:
                 return None
-            render = {
+            keys = {
                 e.key for e in snap.entries.values() if e.post and e.post.slug in changed_status
             }
         self.snapshot = snap
-        return Change(gen, frozenset(render | removed))
+        return Change(gen, frozenset(keys))
 
     # -- waiting for changes ---------------------------------------------------------
     def wait(self, since: int, timeout: float) -> Change | None:
@@ -596,6 +545,24 @@ class Preview:
         with self._cond:
             self.closing = True
             self._cond.notify_all()
+
+
+def _key_of(rel: str) -> str:
+    """A post's key: its path under posts/ without .md (stable while its slug changes)."""
+    return Path(rel).relative_to("posts").with_suffix("").as_posix()
+
+
+def _stamp(entry: Entry) -> tuple[Any, ...]:
+    """What makes two cached renders of a post the same."""
+    return (
+        entry.stat,
+        entry.deps,
+        entry.links,
+        entry.page,
+        entry.listing,
+        entry.findings,
+        tuple(sorted(entry.outputs.items())),
+    )
 
 
 # ---------------------------------------------------------------------------

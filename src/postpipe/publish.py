@@ -1,9 +1,11 @@
 """Orchestration of ``publish``, ``send``, ``send --due`` and ``status``.
 
-build → plan against the ledger → push to the targets → record. It knows the
-targets only through their protocols and the ledger only through its named
+load_site → plan against the ledger → push to the targets → record. It knows
+the targets only through their protocols and the ledger only through its named
 transitions. Every run that may write holds the site's run lock, so two
-overlapping cron runs never reach a provider at the same time.
+overlapping cron runs never reach a provider at the same time. A post with
+errors is left out and named (the run exits 1); it never holds up another
+post. ``status`` reads the site and the ledger and constructs no target.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .assets import digest
-from .build import Builder, RenderedPost
-from .cache import LazyRendered
-from .checks import ERROR, Finding, run_checks
+from .build import Builder
+from .checks import ERROR, Finding
 from .config import Settings
-from .content import Post, load_posts
+from .content import Post
 from .errors import ErrorGroup, PostpipeError, ProviderError
 from .keys import IdempotencyKey
 from .ledger import (
@@ -40,9 +41,18 @@ from .ledger import (
     Ledger,
 )
 from .locking import run_lock
-from .pipeline import render_incremental
 from .redact import Redactor
-from .targets.base import Campaign, OutgoingEmail, PostPush, RemoteRef, get_cms, get_list
+from .site import Broken, Site, SitePost, load_site
+from .targets.base import (
+    Campaign,
+    OutgoingEmail,
+    PostPush,
+    RemoteRef,
+    cms_name,
+    get_cms,
+    get_list,
+    list_name,
+)
 
 Say = Callable[[str], None]
 
@@ -71,6 +81,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     #: unexpected exceptions (not a PostpipeError) caught and reported as failures
     crashes: list[BaseException] = field(default_factory=list)
+    posts_read: int = 0  # post files read and parsed (unchanged cached posts are not)
 
     @property
     def ok(self) -> bool:
@@ -98,13 +109,9 @@ class Publisher:
         self._say = say
         #: hides every secret of the settings from what a run prints or records
         self.redact = Redactor.for_settings(settings)
+        self._site: Site | None = None
         self.builder = Builder(settings, write_cache=not dry_run)
-        ledger_path = settings.state_dir / "ledger.sqlite3"
-        # a dry run writes nothing, not even a new ledger file
-        self.ledger = Ledger(
-            Path(":memory:") if dry_run and not ledger_path.exists() else ledger_path,
-            redact=self.redact,
-        )
+        self.ledger = open_ledger(settings, read_only=dry_run, redact=self.redact)
         # adapters use the ledger only for their own bookkeeping: uploaded media
         # (assets) and per-recipient sends (recipients)
         self.cms = get_cms(
@@ -138,44 +145,64 @@ class Publisher:
         self.say(f"error  {slug} → {target}: {text}")
 
     # -- loading ---------------------------------------------------------------
-    def load(self, slugs: Sequence[str] = ()) -> list[RenderedPost]:
-        """Render the non-draft posts (or the named ones); posts with errors are left out."""
-        s = self.settings
-        if not slugs:
-            # every post: through the render cache, like build (bad input stops the run)
-            site = render_incremental(s, drafts=False, write_cache=not self.dry_run)
-            lazy: list[Any] = [LazyRendered(site.cache, e) for e in site.entries]
-            return self._checked(lazy, [f for e in site.entries for f in e.findings])
-        # named posts (send): other posts' problems must not block them
-        posts, errors = load_posts(
-            s.root, tz=s.tz, lang=s.lang, author=s.author, raise_errors=False
-        )
-        by_slug = {p.slug: p for p in posts}
-        for slug in slugs:
-            if slug not in by_slug and errors:
-                raise ErrorGroup(errors)
-            if slug not in by_slug:
-                import difflib
+    @property
+    def site(self) -> Site:
+        """Every non-draft post, loaded once per run through the render cache."""
+        if self._site is None:
+            self._site = load_site(self.settings, drafts=False, cache=not self.dry_run)
+            self.report.posts_read += self._site.parsed
+        return self._site
 
-                close = difflib.get_close_matches(slug, by_slug, n=1)
-                raise PostpipeError(
-                    f"no post with slug '{slug}'",
-                    hint=f"did you mean '{close[0]}'?"
-                    if close
-                    else "see the slugs with 'postpipe status'",
-                )
-            if by_slug[slug].draft:
+    def broken(self, broken: Sequence[Broken]) -> None:
+        """Name each post left out for its errors (``path:line``, message, hint)."""
+        for b in broken:
+            self.report.failures += 1
+            for e in b.errors:
+                hint = f"\n       hint: {e.hint}" if e.hint else ""
+                self.say(f"error  {e}{hint}")
+            self.say(f"skip   {b.rel}: left out until it is fixed; the other posts go on")
+
+    def load(self, slugs: Sequence[str] = ()) -> list[SitePost]:
+        """The non-draft posts (or the named ones) without errors.
+
+        Without ``slugs`` a broken post is named and left out; a named post that
+        is missing, a draft or broken stops the run.
+        """
+        site = self.site
+        if not slugs:
+            self.broken(site.broken)
+            return self._checked(list(site.posts), site.findings)
+        chosen = [self.named(slug) for slug in slugs]
+        return self._checked(chosen, [f for p in chosen for f in p.findings])
+
+    def named(self, slug: str) -> SitePost:
+        """The post with this slug, or an error that says why there is none."""
+        site = self.site
+        found = site.by_slug(slug)
+        if found is not None:
+            return found
+        broken = [b for b in site.broken if b.slug == slug]
+        if broken:
+            raise ErrorGroup([e for b in broken for e in b.errors])
+        for draft in site.drafts:
+            if draft.slug == slug:
                 raise PostpipeError(
                     f"'{slug}' is a draft; drafts are never published or sent",
-                    path=by_slug[slug].rel,
-                    line=by_slug[slug].line("draft"),
+                    path=draft.rel,
+                    line=draft.line("draft"),
                     hint="remove draft: true when it is ready",
                 )
-        by_source = {p.source.resolve(): p for p in posts}
-        rendered = [self.builder.render_post(by_slug[slug], by_source) for slug in slugs]
-        return self._checked(rendered, run_checks(rendered))
+        if site.broken:  # it may be one of the files that cannot be read
+            raise ErrorGroup(site.errors)
+        import difflib
 
-    def _checked(self, rendered: list[RenderedPost], findings: list[Finding]) -> list[RenderedPost]:
+        close = difflib.get_close_matches(slug, [p.slug for p in site.posts], n=1)
+        raise PostpipeError(
+            f"no post with slug '{slug}'",
+            hint=f"did you mean '{close[0]}'?" if close else "see the slugs with 'postpipe status'",
+        )
+
+    def _checked(self, rendered: list[SitePost], findings: list[Finding]) -> list[SitePost]:
         """Leave out (and report) the posts with error findings."""
         self.report.findings = findings
         bad = {f.path for f in findings if f.level == ERROR}
@@ -194,25 +221,26 @@ class Publisher:
         return [r for r in rendered if r.rel not in bad]
 
     # -- the CMS -----------------------------------------------------------------
-    def push_of(self, r: RenderedPost) -> PostPush:
-        post = r.post
-        assets = tuple(sorted(r.assets.values(), key=lambda a: a.name))
-        hero = r.assets.get(str(post.image.path)) if post.image else None
+    def push_of(self, r: SitePost) -> PostPush:
+        rendered = r.rendered
+        post = rendered.post
+        assets = tuple(sorted(rendered.assets.values(), key=lambda a: a.name))
+        hero = rendered.assets.get(str(post.image.path)) if post.image else None
         return PostPush(
             slug=post.slug,
             title=post.title,
             date=post.date,
             scheduled=post.date > self.now,
-            body_html=str(r.view["html"]),
-            summary=r.view["summary"],
+            body_html=r.body_html,
+            summary=r.view.summary,
             tags=post.tags,
             categories=post.categories,
             image=hero,
             assets=assets,
-            rendered=r,
+            rendered=rendered,
         )
 
-    def publish_post(self, r: RenderedPost) -> RemoteRef | None:
+    def publish_post(self, r: SitePost) -> RemoteRef | None:
         """Create or update the post on the CMS; returns where it lives (None: not yet)."""
         target = self.cms.name
         ahead = r.date > self.now
@@ -245,7 +273,7 @@ class Publisher:
         verb = "update" if existing else "create"
         if self.dry_run:
             self.say(f"{verb:<6} {r.slug} → {target}" + (" (scheduled)" if push.scheduled else ""))
-            return existing or RemoteRef(id="", url=r.view["url"])
+            return existing or RemoteRef(id="", url=r.url)
         try:
             ref = self.cms.upsert(push, existing)
         except ProviderError as exc:
@@ -266,24 +294,24 @@ class Publisher:
             data=ref.data,
         )
         past = "created" if verb == "create" else "updated"
-        note = f" (scheduled for {_when(r.post.date)})" if scheduled else ""
+        note = f" (scheduled for {_when(r.date)})" if scheduled else ""
         if push.scheduled and not scheduled:
-            note = (
-                f" (published now: dated {_when(r.post.date)}, too soon for {target} "
-                "to schedule it)"
-            )
+            note = f" (published now: dated {_when(r.date)}, too soon for {target} to schedule it)"
         self.say(f"{past:<6} {r.slug} → {target} {ref.url}{note}")
         return ref
 
     # -- the newsletter ------------------------------------------------------------
-    def outgoing(self, r: RenderedPost, view_url: str) -> OutgoingEmail:
+    def outgoing(self, r: SitePost, view_url: str) -> OutgoingEmail:
         s = self.settings
         media = self.media_urls(r)
-        if r.email is not None and view_url == r.view["url"] and not media:
-            email = r.email  # rendered for the site's own URL already
+        rendered = r.rendered
+        if rendered.email is not None and view_url == r.url and not media:
+            email = rendered.email  # rendered for the site's own URL already
         else:
-            email = self.builder.render_email(r, view_url=view_url, list_target=s.list, media=media)
-        assert r.post.newsletter is not None
+            email = self.builder.render_email(
+                rendered, view_url=view_url, list_target=s.list, media=media
+            )
+        assert rendered.post.newsletter is not None
         return OutgoingEmail(
             slug=r.slug,
             subject=email.subject,
@@ -295,17 +323,17 @@ class Publisher:
             reply_to=s.reply_address,
             view_url=view_url,
             unsubscribe_url=email.unsubscribe_url,
-            list_id=r.post.newsletter.list,
+            list_id=rendered.post.newsletter.list,
         )
 
-    def media_urls(self, r: RenderedPost) -> dict[str, str]:
+    def media_urls(self, r: SitePost) -> dict[str, str]:
         """Images the CMS serves from its media library: the email links there, so it
         works without the static site."""
         media_url = getattr(self.cms, "media_url", None)
         if media_url is None:
             return {}
         urls = {}
-        for asset in r.assets.values():
+        for asset in r.rendered.assets.values():
             url = media_url(asset)
             if url:
                 urls[self.builder.site.url_of(asset.name)] = url
@@ -338,7 +366,7 @@ class Publisher:
             return
         self.say(f"sent   {slug} → {self.lst.name}: already sent (found at the provider); recorded")
 
-    def prepare_newsletter(self, r: RenderedPost, ref: RemoteRef) -> None:
+    def prepare_newsletter(self, r: SitePost, ref: RemoteRef) -> None:
         """Create or update the campaign (never send); no call when nothing changed."""
         target = self.lst.name
         item = self.ledger.get(r.slug, KIND_LIST, target)
@@ -363,7 +391,7 @@ class Publisher:
         if item and item.content_hash == content_hash and item.state in (PREPARED, SCHEDULED):
             return
         email = self.outgoing(r, ref.url)
-        key = self._key(item, r.slug, r.post.newsletter.list if r.post.newsletter else None)
+        key = self._key(item, r.slug, facts.list_id)
         try:
             existing = self.lst.find_campaign(key)
         except ProviderError as exc:
@@ -395,7 +423,7 @@ class Publisher:
         self.say(f"{'prepared':<6} {r.slug} → {target} campaign{when}")
 
     def send_newsletter(
-        self, r: RenderedPost, ref: RemoteRef, deadline: datetime | None = None
+        self, r: SitePost, ref: RemoteRef, deadline: datetime | None = None
     ) -> bool:
         """Send once. The claim is committed before the provider is called.
 
@@ -404,7 +432,8 @@ class Publisher:
         """
         target = self.lst.name
         item = self.ledger.get(r.slug, KIND_LIST, target)
-        key = self._key(item, r.slug, r.post.newsletter.list if r.post.newsletter else None)
+        facts = r.email_facts()
+        key = self._key(item, r.slug, facts.list_id if facts else None)
         email = self.outgoing(r, ref.url)
         if self.dry_run:
             if item and item.state == SENT:
@@ -515,17 +544,16 @@ class Publisher:
         self.finish_cms(rendered if not slugs else None)
         return self.report
 
-    def finish_cms(self, rendered: list[RenderedPost] | None) -> None:
+    def finish_cms(self, rendered: Sequence[SitePost] | None) -> None:
         """Let the CMS refresh site-wide pages from every post it has.
 
-        With ``rendered=None`` (a send run) the posts come from the render cache;
-        a broken post elsewhere is left out rather than failing the send run.
+        With ``rendered=None`` (a send run) every rendered post of the site counts;
+        a broken post is left out rather than failing the send run.
         """
         if self.dry_run or not self.cms_changed:
             return  # nothing changed on the CMS in this run: its pages are current
         if rendered is None:
-            site = render_incremental(self.settings, drafts=False, tolerant=True)
-            rendered = [LazyRendered(site.cache, e) for e in site.entries]  # type: ignore[misc]
+            rendered = self.site.posts
         published = {
             i.slug
             for i in self.ledger.items()
@@ -542,10 +570,10 @@ class Publisher:
         if not rendered:
             return self.report
         r = rendered[0]
-        if r.post.newsletter is None:
+        if r.email_facts() is None:
             raise PostpipeError(
                 f"'{slug}' has no newsletter block",
-                path=r.post.rel,
+                path=r.rel,
                 hint="add newsletter: with at least subject:",
             )
         if self.confirm is not None and not self.confirm(self.describe(r)):
@@ -563,7 +591,7 @@ class Publisher:
         self.send_newsletter(r, ref)
         return self.report
 
-    def describe(self, r: RenderedPost) -> str:
+    def describe(self, r: SitePost) -> str:
         """What a person confirms before a send."""
         assert r.post.newsletter is not None
         item = self.ledger.get(r.slug, KIND_LIST, self.lst.name)
@@ -587,14 +615,13 @@ class Publisher:
         if not rendered:
             return self.report
         r = rendered[0]
-        if r.post.newsletter is None:
-            raise PostpipeError(f"'{slug}' has no newsletter block", path=r.post.rel)
+        facts = r.email_facts()
+        if facts is None:
+            raise PostpipeError(f"'{slug}' has no newsletter block", path=r.rel)
         item = self.ledger.get(slug, KIND_CMS, self.cms.name)
-        url = item.remote_url if item and item.remote_url else r.view["url"]
+        url = item.remote_url if item and item.remote_url else r.url
         email = self.outgoing(r, url)
-        key = self._key(
-            self.ledger.get(slug, KIND_LIST, self.lst.name), slug, r.post.newsletter.list
-        )
+        key = self._key(self.ledger.get(slug, KIND_LIST, self.lst.name), slug, facts.list_id)
         if self.dry_run:
             self.say(f"test   {slug} → {address}")
             return self.report
@@ -606,23 +633,28 @@ class Publisher:
         return self.report
 
     def send_due(self) -> Report:
-        """``postpipe send --due``: what cron runs every minute; silent when idle."""
+        """``postpipe send --due``: what cron runs every minute; silent when idle.
+
+        Every post file is read once. A post with errors is named and left out
+        (exit 1); the due newsletters of the other posts go out all the same.
+        """
         s = self.settings
-        posts, _ = load_posts(s.root, tz=s.tz, lang=s.lang, author=s.author)
+        site = self.site
+        self.broken(site.broken)
         target = self.lst.name
-        due: list[Post] = []
-        for post in posts:
-            nl = post.newsletter
-            if post.draft or nl is None or nl.send_at is None or nl.send_at > self.now:
+        due: list[SitePost] = []
+        for post in site.posts:
+            facts = post.email_facts()
+            if facts is None or facts.send_at is None or facts.send_at > self.now:
                 continue
             item = self.ledger.get(post.slug, KIND_LIST, target)
             if item and item.state in (SENT, MISSED):
                 continue
-            late = self.now - nl.send_at
+            late = self.now - facts.send_at
             if late > s.max_lateness and not (item and item.state == SENDING):
-                key = self._key(item, post.slug, nl.list)
+                key = self._key(item, post.slug, facts.list_id)
                 detail = (
-                    f"due {_when(nl.send_at)}, {_hours(late)} late (more than "
+                    f"due {_when(facts.send_at)}, {_hours(late)} late (more than "
                     f"POSTPIPE_MAX_LATENESS={_hours(s.max_lateness)})"
                 )
                 if not self.dry_run:
@@ -637,86 +669,124 @@ class Publisher:
             due.append(post)
         if not due:
             return self.report
-        rendered = self.load([p.slug for p in due])
+        rendered = self._checked(due, [f for p in due for f in p.findings])
         for r in rendered:
+            failures = self.report.failures
             ref = self.publish_post(r)
             if ref is None:
-                if not any(line.startswith("error") for line in self.report.lines):
+                if self.report.failures == failures:
                     self.say(f"wait   {r.slug}: the post is not published yet")
                 continue
-            send_at = r.post.newsletter.send_at if r.post.newsletter else None
+            facts = r.email_facts()
+            send_at = facts.send_at if facts else None
             deadline = send_at + s.max_lateness if send_at else None
             self.send_newsletter(r, ref, deadline=deadline)
         self.finish_cms(None)
         return self.report
 
-    def status(self) -> list[dict[str, Any]]:
-        """One row per post: CMS state and newsletter state from the ledger.
 
-        A file that cannot be read gets a row of its own (state ``invalid``) with
-        its first error, so one broken post does not hide the others.
-        """
-        s = self.settings
-        posts, errors = load_posts(
-            s.root, tz=s.tz, lang=s.lang, author=s.author, raise_errors=False
+def open_ledger(
+    settings: Settings, *, read_only: bool, redact: Callable[[str], str] | None = None
+) -> Ledger:
+    """The site's ledger; read-only use creates no file when there is none yet.
+    ``redact`` hides secrets from every text the ledger stores."""
+    path = settings.state_dir / "ledger.sqlite3"
+    return Ledger(
+        Path(":memory:") if read_only and not path.exists() else path,
+        redact=redact or Redactor.for_settings(settings),
+    )
+
+
+def status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
+    """``postpipe status``: the site and the ledger; constructs no target, so it
+    needs no credentials."""
+    site = load_site(settings, drafts=False)
+    ledger = open_ledger(settings, read_only=True)
+    try:
+        return status_rows(site, ledger, now=now)
+    finally:
+        ledger.close()
+
+
+def status_rows(site: Site, ledger: Ledger, *, now: datetime) -> list[dict[str, Any]]:
+    """One row per post: CMS state and newsletter state from the ledger.
+
+    A file that cannot be read gets a row of its own (state ``invalid``) with
+    its first error, so one broken post does not hide the others.
+    """
+    cms_target, list_target = cms_name(site.settings), list_name(site.settings)
+    rows: list[dict[str, Any]] = []
+    for b in site.broken:
+        first = b.first
+        rows.append(
+            {
+                "slug": b.rel,
+                "title": "",
+                "date": None,
+                "post": "invalid",
+                "cms": cms_target,
+                "cms_id": None,
+                "url": None,
+                "newsletter": "unknown",
+                "list": list_target,
+                "send_at": None,
+                "sent_at": None,
+                "last_error": f"{first}" + (f" ({first.hint})" if first.hint else ""),
+            }
         )
-        rows: list[dict[str, Any]] = []
-        for path in dict.fromkeys(e.path for e in errors if e.path):
-            first = next(e for e in errors if e.path == path)
-            rows.append(
-                {
-                    "slug": path,
-                    "title": "",
-                    "date": None,
-                    "post": "invalid",
-                    "cms": self.cms.name,
-                    "cms_id": None,
-                    "url": None,
-                    "newsletter": "unknown",
-                    "list": self.lst.name,
-                    "send_at": None,
-                    "sent_at": None,
-                    "last_error": f"{first}" + (f" ({first.hint})" if first.hint else ""),
-                }
-            )
-        for post in posts:
-            cms = self.ledger.get(post.slug, KIND_CMS, self.cms.name)
-            lst = self.ledger.get(post.slug, KIND_LIST, self.lst.name)
-            if post.draft:
-                post_state = "draft"
-            elif cms and cms.state in (PUBLISHED, SCHEDULED):
-                post_state = cms.state
-            elif post.date > self.now:
-                post_state = "scheduled"
-            else:
-                post_state = "unpublished"
-            nl = post.newsletter
-            if nl is None:
-                nl_state = "none"
-            elif lst:
-                nl_state = lst.state
-            elif nl.send_at and nl.send_at > self.now:
-                nl_state = "scheduled"
-            else:
-                nl_state = "not prepared"
-            errors = [i.last_error for i in (cms, lst) if i and i.last_error]
-            rows.append(
-                {
-                    "slug": post.slug,
-                    "title": post.title,
-                    "date": post.date.isoformat(),
-                    "post": post_state,
-                    "cms": self.cms.name,
-                    "cms_id": cms.remote_id if cms else None,
-                    "url": cms.remote_url if cms else None,
-                    "newsletter": nl_state,
-                    "list": self.lst.name,
-                    "send_at": nl.send_at.isoformat() if nl and nl.send_at else None,
-                    "sent_at": lst.sent_at if lst else None,
-                    "last_error": errors[-1] if errors else None,
-                }
-            )
-        return rows
+    posts: list[tuple[datetime, str, str, bool, bool, datetime | None]] = [
+        (p.date, p.slug, p.view.title, p.draft, p.email_facts() is not None, _send_at(p))
+        for p in site.posts
+    ]
+    posts += [
+        (p.date, p.slug, p.title, p.draft, p.newsletter is not None, _send_at(p))
+        for p in site.drafts
+    ]
+    posts.sort(key=lambda p: (p[0], p[1]), reverse=True)
+    for date, slug, title, draft, has_newsletter, send_at in posts:
+        cms = ledger.get(slug, KIND_CMS, cms_target)
+        lst = ledger.get(slug, KIND_LIST, list_target)
+        if draft:
+            post_state = "draft"
+        elif cms and cms.state in (PUBLISHED, SCHEDULED):
+            post_state = cms.state
+        elif date > now:
+            post_state = "scheduled"
+        else:
+            post_state = "unpublished"
+        if not has_newsletter:
+            nl_state = "none"
+        elif lst:
+            nl_state = lst.state
+        elif send_at and send_at > now:
+            nl_state = "scheduled"
+        else:
+            nl_state = "not prepared"
+        errors = [i.last_error for i in (cms, lst) if i and i.last_error]
+        rows.append(
+            {
+                "slug": slug,
+                "title": title,
+                "date": date.isoformat(),
+                "post": post_state,
+                "cms": cms_target,
+                "cms_id": cms.remote_id if cms else None,
+                "url": cms.remote_url if cms else None,
+                "newsletter": nl_state,
+                "list": list_target,
+                "send_at": send_at.isoformat() if send_at else None,
+                "sent_at": lst.sent_at if lst else None,
+                "last_error": errors[-1] if errors else None,
+            }
+        )
+    return rows
+
+
+def _send_at(post: SitePost | Post) -> datetime | None:
+    if isinstance(post, Post):
+        return post.newsletter.send_at if post.newsletter else None
+    facts = post.email_facts()
+    return facts.send_at if facts else None
 
 
 def _hours(delta: timedelta) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from postpipe import pipeline
+from postpipe import site as site_module
 from postpipe.config import load_settings
 from postpipe.pipeline import build_site
 
@@ -37,7 +37,7 @@ def build(root: Path, out: Path, **kw: object):  # type: ignore[no-untyped-def]
 
 
 def test_parallel_and_serial_builds_give_identical_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(site_module, "PARALLEL_MIN", 2)
     a, b = corpus(tmp_path, "a"), corpus(tmp_path, "b")
     build(a, a / "out", jobs=1)
     report = build(b, b / "out", jobs=2)
@@ -47,7 +47,7 @@ def test_parallel_and_serial_builds_give_identical_bytes(tmp_path, monkeypatch):
 
 
 def test_incremental_build_equals_a_cold_build(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(site_module, "PARALLEL_MIN", 2)
     site, cold = corpus(tmp_path, "site"), corpus(tmp_path, "cold")
     first = build(site, site / "out")
     assert (first.rendered_now, first.written) == (30, len(tree(site / "out")))

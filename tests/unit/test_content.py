@@ -430,13 +430,15 @@ def test_default_author_and_lang(make_site, post_text):
 
 
 def test_default_author_and_lang_from_settings(make_site, post_text, settings):
-    from postpipe.pipeline import render_site
+    from postpipe.site import load_site
 
     root = one_post(make_site, post_text(OK_FRONT))
-    _, [rendered], _ = render_site(settings(root, POSTPIPE_AUTHOR="NSCN", POSTPIPE_LANG="sv"))
+    site = load_site(settings(root, POSTPIPE_AUTHOR="NSCN", POSTPIPE_LANG="sv"), drafts=False)
+    [rendered] = site.posts
     assert rendered.post.author == "NSCN"
     assert rendered.post.lang == "sv"
-    _, [rendered], _ = render_site(settings(root))
+    assert (rendered.view.author, rendered.view.lang) == ("NSCN", "sv")
+    [rendered] = load_site(settings(root), drafts=False).posts
     assert (rendered.post.author, rendered.post.lang) == ("", "en")
 
 

@@ -511,7 +511,9 @@ def test_a_bug_in_postpipe_gives_a_500_page_with_the_traceback(
         return real(self, post, *a, **kw)
 
     monkeypatch.setattr(Builder, "render_post", render_post)
-    running.preview.rebuild({post_path(site, SUMMIT)})
+    path = post_path(site, SUMMIT)
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # a real save
+    running.preview.rebuild({path})
     res = running.get(f"/_preview/posts/{SUMMIT}")
     assert res.status == 500
     assert "RuntimeError: boom in render_post" in res.text and "Traceback" in res.text
@@ -643,8 +645,10 @@ def test_a_missing_image_that_appears_fixes_the_post(
     image = small_site / "posts" / "images" / "new.png"
     image.write_bytes(png_bytes(5, 5))
     change = preview.rebuild({image})
-    assert change is not None and change.keys == {"a"}
+    # b.md links to a.md: its link works again, so its page changed too
+    assert change is not None and change.keys == {"a", "b"}
     assert preview.snapshot.entries["a"].ok
+    assert b'href="/a/"' in preview.snapshot.files["b/index.html"]  # type: ignore[operator]
 
 
 def test_a_template_or_static_change_rebuilds_everything(small_site: Path, make_preview) -> None:  # type: ignore[no-untyped-def]

@@ -94,6 +94,36 @@ def image_view(asset: Asset | None, alt: str, site: SiteInfo) -> dict[str, Any] 
     }
 
 
+@dataclass(frozen=True)
+class PostView:
+    """What Python code reads of a post's view (the templates get the whole mapping
+    of :func:`post_view`; code reads these typed fields instead of keys)."""
+
+    slug: str
+    title: str
+    url: str
+    href: str
+    summary: str
+    date: datetime
+    draft: bool
+    lang: str
+    author: str
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> PostView:
+        return cls(
+            slug=str(view["slug"]),
+            title=str(view["title"]),
+            url=str(view["url"]),
+            href=str(view["href"]),
+            summary=str(view["summary"]),
+            date=view["date"],
+            draft=bool(view["draft"]),
+            lang=str(view["lang"]),
+            author=str(view["author"]),
+        )
+
+
 def post_view(
     post: Post,
     *,

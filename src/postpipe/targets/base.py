@@ -299,6 +299,16 @@ def get_list(settings: Settings, **kw: Any) -> MailingList:
     return _load("list", settings.list, LIST_TARGETS, "POSTPIPE_LIST")(settings, **kw)
 
 
+def cms_name(settings: Settings) -> str:
+    """The name of the configured CMS target, without constructing it (no credentials)."""
+    return str(_load("CMS", settings.cms, CMS_TARGETS, "POSTPIPE_CMS").name)
+
+
+def list_name(settings: Settings) -> str:
+    """The name of the configured list target, without constructing it (no credentials)."""
+    return str(_load("list", settings.list, LIST_TARGETS, "POSTPIPE_LIST").name)
+
+
 # -- helpers of the CMS adapters that upload images ------------------------------
 
 _LINK_ATTR = re.compile(r'(\s(?:src|href)=")([^"]+)(")')
