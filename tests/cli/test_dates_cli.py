@@ -163,7 +163,14 @@ def test_dates_out_of_range_stop_the_run_before_anything_is_written(
     assert f"is in the year {year}, outside 1900–2200" in text
     assert "hint: check the year" in text
     assert "Traceback" not in text
-    assert not (root / "build").exists() and not (root / "public").exists()
+    assert not (root / "build").exists()  # build is all-or-nothing
+    # publish leaves the broken post out and goes on with the good one
+    assert not (root / "public" / "bad").exists()
+    if command == "publish":
+        assert (root / "public" / "good-news" / "index.html").is_file()
+        assert "Bad" not in (root / "public" / "index.html").read_text(encoding="utf-8")
+    else:
+        assert not (root / "public").exists()
 
 
 def test_boundary_dates_build_and_publish_with_a_valid_feed(tmp_path: Path) -> None:
@@ -222,7 +229,7 @@ def test_send_at_before_date_is_an_error_at_its_line(tmp_path: Path, command: st
     assert "posts/a.md:7: 'newsletter.send_at' (2026-06-09T08:00:00+00:00) is before" in text
     assert "hint: a newsletter cannot go out before its post is published" in text
     assert "Traceback" not in text
-    assert not (root / "public").exists() and not (root / "outbox").exists()
+    assert not (root / "public" / "a").exists() and not (root / "outbox").exists()
 
 
 # ---------------------------------------------------------------------------
