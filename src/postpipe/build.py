@@ -217,7 +217,7 @@ class Builder:
                 assets[str(img.path)] = make_asset(img.path)
                 deps.append(str(img.path))
         resolver = self.resolver(post, by_source, assets, deps, seen_links, refused)
-        result = self.markup.convert(post.body, resolver)
+        result = self.markup.convert(post.body, resolver, post.lang)
         from .render.markup import first_paragraph
 
         summary = post.summary or first_paragraph(result.html)
