@@ -280,6 +280,11 @@ def _toc(tokens: list[dict]) -> list[dict]:
     ]
 
 
+def plain_text(html: str) -> str:
+    """The text of an HTML fragment, entities decoded."""
+    return _plain(html)
+
+
 def _plain(html: str) -> str:
     parser = _TextOf()
     parser.feed(html)
