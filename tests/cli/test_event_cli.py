@@ -248,9 +248,8 @@ def test_no_calendar_for_a_recap_of_a_past_event(tmp_path: Path) -> None:
     root = tmp_path / "site"
     (root / "posts").mkdir(parents=True)
     recap = INVITATION.replace("date: 2026-05-01 09:00", "date: 2026-06-11 09:00")
-    recap = recap.replace("  - name: Annika Strand\n    role: Safety coordinator\n"
-                          "    photo: images/annika.png\n    photo_alt: Portrait of Annika Strand\n",
-                          "  - name: Annika Strand\n")
+    photo = "    photo: images/annika.png\n    photo_alt: Portrait of Annika Strand\n"
+    recap = recap.replace(photo, "")
     (root / "posts" / "recap.md").write_text(recap, encoding="utf-8")
     result = run(root, "build")
     assert result.returncode == 0, out(result)
