@@ -410,8 +410,10 @@ class _TextRenderer:
             marker = f"{start + i}. " if ordered else "- "
             saved = self.width
             self.width = max(20, saved - len(marker))
+            # a tight item (no paragraphs) keeps its nested list on the next line
+            sep = "\n\n" if any(c.tag == "p" for c in li) else "\n"
             try:
-                body = "\n\n".join(self.blocks(li))
+                body = sep.join(self.blocks(li))
             finally:
                 self.width = saved
             lines = body.split("\n") or [""]
