@@ -606,3 +606,9 @@ def test_message_of_a_built_newsletter(newsletters):
 ])
 def test_capped(size, expected):
     assert capped(*size) == expected
+
+
+def test_sample_text_parts_fit_76_characters_but_for_lone_urls(newsletters):
+    for slug, (_, _, text) in newsletters.items():
+        for line in text.splitlines():
+            assert len(line) <= 76 or re.fullmatch(r"<?https?://\S+>?[.,;:)]*", line), (slug, line)
