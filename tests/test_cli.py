@@ -141,7 +141,7 @@ def test_bad_configuration_is_a_user_error(sample_site):
 def test_build_samples(sample_site):
     result = run("build", cwd=sample_site)
     assert result.returncode == 0, output(result)
-    assert re.search(r"Built 3 posts into build/site/?", result.stdout), result.stdout
+    assert re.search(r"Built 4 posts into build/site/?", result.stdout), result.stdout
     assert re.search(r"3 newsletters into build/newsletters/?", result.stdout), result.stdout
     assert "draft" in result.stdout  # the draft was left out, and it says so
     assert (sample_site / "build/site/index.html").is_file()

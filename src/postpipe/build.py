@@ -217,7 +217,7 @@ class Builder:
                 assets[str(img.path)] = make_asset(img.path)
                 deps.append(str(img.path))
         resolver = self.resolver(post, by_source, assets, deps, seen_links, refused)
-        result = self.markup.convert(post.body, resolver)
+        result = self.markup.convert(post.body, resolver, post.lang)
         from .render.markup import first_paragraph
 
         summary = post.summary or first_paragraph(result.html)
@@ -333,7 +333,18 @@ def post_files(r: RenderedPost) -> dict[str, FileContent]:
     files: dict[str, FileContent] = {f"{r.slug}/index.html": r.page.encode()}
     for asset in r.assets.values():
         files[asset.name] = asset.source
+    files.update(event_files(r))
     return files
+
+
+def event_files(r: RenderedPost) -> dict[str, FileContent]:
+    """``<slug>/event.ics`` of an invitation (DESIGN §7), else nothing."""
+    from .render import calendar
+
+    if not calendar.is_invitation(r.post):
+        return {}
+    event = calendar.CalendarEvent.of(r.post, r.info.url, r.info.summary)
+    return {f"{r.slug}/{calendar.ICS_NAME}": calendar.ics(event)}
 
 
 _POST_LINK_HINT = (

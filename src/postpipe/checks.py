@@ -178,9 +178,100 @@ def check_post(r: RenderedPost) -> list[Finding]:
             "no summary in the front matter",
             "add summary: one or two sentences; the first paragraph is used meanwhile",
         )
+    out.extend(check_headings(r))
+    out.extend(check_event(r))
     if r.email is not None and post.newsletter is not None:
         out.extend(check_email(r))
     return out
+
+
+MAX_HEADING = 100  # characters; longer is usually a paragraph that starts with '#'
+_HEADING_HTML = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S | re.I)
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)")
+_HEADING_HINT = (
+    "a line that starts with '#' and a space is a heading; write '\\#' for a '#' "
+    "at the start of a paragraph, and start body sections at '## '"
+)
+
+
+def check_headings(r: RenderedPost) -> list[Finding]:
+    """An ``<h1>`` in the body (the page has its title) or a heading over 100
+    characters: usually a paragraph that starts with ``#``."""
+    from .render.markup import plain_text
+
+    out: list[Finding] = []
+    sources = _heading_lines(r)
+    for n, m in enumerate(_HEADING_HTML.finditer(r.markup.html)):
+        level, text = int(m.group(1)), " ".join(plain_text(m.group(2)).split())
+        line = sources[n] if n < len(sources) else None
+        if level == 1:
+            out.append(
+                Finding(
+                    WARNING,
+                    r.post.rel,
+                    line,
+                    f"a level-1 heading in the body: '{_short(text)}'",
+                    "the title is the page's only <h1>; use '## ' for sections. " + _HEADING_HINT,
+                )
+            )
+        elif len(text) > MAX_HEADING:
+            out.append(
+                Finding(
+                    WARNING,
+                    r.post.rel,
+                    line,
+                    f"a heading of {len(text)} characters: '{_short(text)}'",
+                    f"keep headings under {MAX_HEADING} characters. " + _HEADING_HINT,
+                )
+            )
+    return out
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _heading_lines(r: RenderedPost) -> list[int]:
+    """The .md line of each heading of the body, in order (ATX and setext,
+    outside fenced code)."""
+    lines = r.post.body.split("\n")
+    found: list[int] = []
+    fence = ""
+    for i, text in enumerate(lines):
+        m = _FENCE.match(text)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = ""
+            continue
+        if m:
+            fence = m.group(1)
+        elif _ATX.match(text):
+            found.append(r.post.body_line + i)
+        elif (
+            i > 0
+            and re.match(r"^ {0,3}(=+|-+) *$", text)
+            and lines[i - 1].strip()
+            and not re.match(r"^ {0,3}([-*+] |\d+\. |#)", lines[i - 1])
+        ):
+            found.append(r.post.body_line + i - 1)
+    return found
+
+
+def check_event(r: RenderedPost) -> list[Finding]:
+    """An event without a start: no ``Event`` in the structured data."""
+    ev = r.post.event
+    if ev is None or ev.start is not None:
+        return []
+    return [
+        Finding(
+            WARNING,
+            r.post.rel,
+            r.post.line("event"),
+            "the event has no start, so the page carries no schema.org Event "
+            "(search engines need a startDate) and no calendar links",
+            "add event.start: 2027-02-11 09:30 (and event.end)",
+        )
+    ]
 
 
 def check_email(r: RenderedPost) -> list[Finding]:

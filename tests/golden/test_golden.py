@@ -18,7 +18,7 @@ pytestmark = pytest.mark.golden
 
 EXPECTED = Path(__file__).resolve().parent / "expected"
 MANIFEST = "binary-files.txt"
-TEXT_SUFFIXES = {".html", ".txt", ".xml", ".css", ".json", ".js", ".svg", ".md"}
+TEXT_SUFFIXES = {".html", ".txt", ".xml", ".css", ".json", ".js", ".svg", ".md", ".ics"}
 MAX_DIFF_LINES = 120
 
 

@@ -64,7 +64,7 @@ def pages(built, posts):  # type: ignore[no-untyped-def]
 
 
 def test_every_post_has_a_page(built, posts):
-    assert len(posts) == 3
+    assert len(posts) == 4
     for slug in posts:
         assert (built.site / slug / "index.html").is_file(), slug
 
@@ -161,8 +161,8 @@ def test_summit_table_of_contents(pages):
 
 
 def test_swedish_dates(pages, posts):
-    [slug] = [s for s, r in posts.items() if r.post.lang == "sv"]
-    text = " ".join(pages[slug].text_content().split())
+    assert [r.post.lang for r in posts.values()].count("sv") == 2
+    text = " ".join(pages["trygghetsdagen-2027"].text_content().split())
     assert "20 november 2026" in text
     assert "11 februari 2027" in text
     assert "November" not in text and "February" not in text
@@ -454,3 +454,20 @@ def test_rebuild_removes_stale_files(make_site, post_text, settings, tmp_path):
     build_site(settings(root), out)
     assert not (out / "site/b").exists()
     assert sorted(p.name for p in out.iterdir()) == ["newsletters", "site"]
+
+
+def test_the_sample_written_as_people_write_reads_as_meant(pages):
+    """posts/2026-11-18-trygghetsvandring-kortedala.md: hashtags at line start, lists
+    right after a line, a list nested by 3 spaces, bare links, Swedish quotes."""
+    body = pages["trygghetsvandring-kortedala"].cssselect(".post-body")[0]
+    assert body.cssselect("h1") == []
+    paragraphs = [" ".join(p.text_content().split()) for p in body.findall("p")]
+    assert paragraphs[0].startswith("#trygghetsdagen fortsätter")
+    assert "#kortedala #trygghetsvandring" in paragraphs
+    assert paragraphs[2].startswith("”Det är första gången") and "’mer ljus" in paragraphs[2]
+    assert [el.tag for el in body][:4] == ["p", "p", "ul", "p"]
+    nested = body.cssselect("ol > li > ul > li")
+    assert [li.text for li in nested][0] == "buskarna skymmer sikten från båda hållen"
+    hrefs = [a.get("href") for a in body.iter("a")]
+    assert "https://example.org/kortedala-vandring" in hrefs
+    assert "https://www.example.org/kortedala-karta" in hrefs

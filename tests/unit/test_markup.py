@@ -8,7 +8,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-from postpipe.render.markup import EXTENSION_CONFIGS, EXTENSIONS, Markup
+from postpipe.render.markup import Markup, extensions
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -33,12 +33,12 @@ def bodies(tmp_path: Path) -> list[str]:
 
 
 def test_the_same_html_as_stock_python_markdown(tmp_path: Path) -> None:
-    stock = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
-                              output_format="html")
     ours = Markup()
-    for text in bodies(tmp_path):
-        stock.reset()
-        assert ours.convert(text).html == stock.convert(text), text[:200]
+    for lang in ("en", "sv"):
+        stock = markdown.Markdown(extensions=extensions(lang), output_format="html")
+        for text in bodies(tmp_path):
+            stock.reset()
+            assert ours.convert(text, lang=lang).html == stock.convert(text), text[:200]
 
 
 @pytest.mark.parametrize("text, expected", [

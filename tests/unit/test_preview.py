@@ -36,6 +36,7 @@ SUMMIT = "2026-10-22-safer-streets-summit-2026"
 SUMMIT_SLUG = "safer-streets-summit-2026"
 PANEL = "2026-11-12-panel-policing-and-trust"
 INVITE = "2026-11-20-inbjudan-trygghetsdag-2027"
+WALK = "2026-11-18-trygghetsvandring-kortedala"
 DRAFT = "drafts/2026-11-24-volunteer-evening"
 
 
@@ -174,7 +175,7 @@ def test_index_lists_every_post_newest_first_with_drafts_marked(shared: Running)
     assert res.status == 200
     rows = res.doc().cssselect("tr.pp-row")
     keys = [r.get("data-key") for r in rows]
-    assert keys == [DRAFT, INVITE, PANEL, SUMMIT]  # dates 24, 20, 12 Nov, 22 Oct
+    assert keys == [DRAFT, INVITE, WALK, PANEL, SUMMIT]  # dates 24, 20, 18, 12 Nov, 22 Oct
     draft = rows[0]
     assert "is-draft" in draft.get("class")
     assert "Draft" in [c.text_content() for c in draft.cssselect(".pp-chip")]
@@ -182,7 +183,7 @@ def test_index_lists_every_post_newest_first_with_drafts_marked(shared: Running)
         link = row.cssselect(".pp-title a")[0]
         assert link.get("href") == f"/_preview/posts/{row.get('data-key')}"
         assert row.cssselect(".pp-checks .pp-count")[0].text_content() == "No problems"
-    summit = rows[3].text_content()
+    summit = rows[4].text_content()
     assert "22 Oct 2026" in summit and "Safer Streets Summit 2026" in summit
     assert "Newsletter not prepared" in summit  # no ledger yet: nothing prepared
 
@@ -198,7 +199,7 @@ def test_index_counts_findings_per_post(site: Path, make_preview, serve) -> None
     counts = [c.text_content() for c in row.cssselect(".pp-checks .pp-count")]
     assert counts == ["2 warnings"]  # no summary, an http:// link
     others = res.doc().cssselect(f'tr.pp-row:not([data-key="{PANEL}"]) .pp-checks')
-    assert [o.text_content().strip() for o in others] == ["No problems"] * 3  # nothing leaks
+    assert [o.text_content().strip() for o in others] == ["No problems"] * 4  # nothing leaks
 
 
 def test_index_shows_the_ledger_state(site: Path, make_preview, serve, settings) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from ..assets import Asset
 from ..content import Post, term_slug
-from . import i18n
+from . import calendar, i18n
 from .links import absolutize_html
 from .sanitize import sanitize
 from .templating import render
@@ -143,10 +143,12 @@ def post_view(
             "name": ev.name,
             "url": ev.url or None,
             "when": i18n.format_when(ev.start, ev.end, post.lang),
-            "start_iso": ev.start.isoformat() if ev.start else "",
+            "start_iso": ev.start.isoformat() if ev.start else None,
+            "end_iso": ev.end.isoformat() if ev.end else None,
             "location": ev.location,
             "organisers": list(ev.organisers),
         }
+    sections = speaker_sections([s.name for s in post.speakers], toc)
     speakers = [
         {
             "name": s.name,
@@ -154,6 +156,8 @@ def post_view(
             "affiliation": s.affiliation,
             "role": s.role,
             "url": s.url,
+            "url_label": _url_label(s.url),
+            "section_href": f"#{sections[s.name]}" if s.name in sections else None,
             "photo": image_view(
                 assets.get(str(s.photo.path)) if s.photo else None,
                 s.photo.alt if s.photo else "",
@@ -182,8 +186,41 @@ def post_view(
         "event": event,
         "speakers": speakers,
     }
+    view["calendar"] = None
+    if calendar.is_invitation(post):
+        ics_path = f"{path}{calendar.ICS_NAME}"
+        event_of = calendar.CalendarEvent.of(post, view["url"], summary)
+        view["calendar"] = calendar.links(event_of, site.href(ics_path), site.url_of(ics_path))
     view["jsonld"] = Markup(_json_for_script(jsonld(post, view, site)))
     return view
+
+
+def speaker_sections(names: Iterable[str], toc: list[dict]) -> dict[str, str]:
+    """The id of the first body heading (``toc``) that names each speaker."""
+    flat: list[dict] = []
+
+    def walk(items: list[dict]) -> None:
+        for item in items:
+            flat.append(item)
+            walk(item.get("children", []))
+
+    walk(toc)
+    found: dict[str, str] = {}
+    for name in names:
+        needle = " ".join(name.split()).casefold()
+        for item in flat:
+            if needle and needle in " ".join(str(item["name"]).split()).casefold():
+                found[name] = str(item["id"])
+                break
+    return found
+
+
+def _url_label(url: str) -> str:
+    """``https://www.example.org/people/ann/`` → ``example.org/people/ann``."""
+    if not url:
+        return ""
+    label = url.split("://", 1)[-1].removeprefix("www.").rstrip("/")
+    return label
 
 
 def jsonld(post: Post, view: Mapping[str, Any], site: SiteInfo) -> dict[str, Any]:
@@ -213,17 +250,33 @@ def jsonld(post: Post, view: Mapping[str, Any], site: SiteInfo) -> dict[str, Any
     if not post.event:
         return {"@context": "https://schema.org", **posting}
     ev = post.event
-    event: dict[str, Any] = {"@type": "Event", "@id": view["url"] + "#event", "name": ev.name}
-    if ev.start:
-        event["startDate"] = ev.start.isoformat()
+    if ev.start is None:
+        return {"@context": "https://schema.org", **posting}  # no Event without a startDate
+    event: dict[str, Any] = {
+        "@type": "Event",
+        "@id": view["url"] + "#event",
+        "name": ev.name,
+        "startDate": ev.start.isoformat(),
+        "eventStatus": "https://schema.org/EventScheduled",
+        "url": ev.url or view["url"],
+        "description": view["summary"],
+    }
     if ev.end:
         event["endDate"] = ev.end.isoformat()
     if ev.location:
-        event["location"] = {"@type": "Place", "name": ev.location, "address": ev.location}
+        event["eventAttendanceMode"] = "https://schema.org/OfflineEventAttendanceMode"
+        event["location"] = {
+            "@type": "Place",
+            "name": ev.location.split(",")[0].strip(),
+            "address": ev.location,
+        }
+    elif ev.url:
+        event["eventAttendanceMode"] = "https://schema.org/OnlineEventAttendanceMode"
+        event["location"] = {"@type": "VirtualLocation", "url": ev.url}
+    if view["image"]:
+        event["image"] = view["image"]["url"]
     if ev.organisers:
         event["organizer"] = [{"@type": "Organization", "name": o} for o in ev.organisers]
-    if ev.url:
-        event["url"] = ev.url
     if post.speakers:
         event["performer"] = [_person(s.name, s.affiliation, s.url) for s in post.speakers]
     posting["about"] = {"@id": event["@id"]}

@@ -12,7 +12,6 @@ import base64
 import logging
 import os
 import re
-import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -279,6 +278,12 @@ def fill_words(words: list[str], width: int, first: str = "", rest: str = "") ->
     return "\n".join(lines)
 
 
+def underlined(text: str, char: str, width: int = 76) -> str:
+    """A heading wrapped to ``width``, underlined as long as its longest line."""
+    lines = fill_words(text.split(), width)
+    return f"{lines}\n{char * max((len(ln) for ln in lines.split(chr(10))), default=0)}"
+
+
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -367,11 +372,10 @@ class _TextRenderer:
             text = " ".join(self.inline(el).split(" ")).strip()
             return [self.wrap(text)] if text else []
         if tag in ("h1", "h2"):
-            text = " ".join(self.inline(el).split())
-            return [f"{text}\n{('=' if tag == 'h1' else '-') * min(len(text), self.width)}"]
+            return [underlined(self.inline(el), "=" if tag == "h1" else "-", self.width)]
         if tag in ("h3", "h4", "h5", "h6"):
-            text = " ".join(self.inline(el).split())
-            return [f"{'#' * int(tag[1])} {text}"]
+            mark = "#" * int(tag[1]) + " "
+            return [fill_words(self.inline(el).split(), self.width, mark, " " * len(mark))]
         if tag == "hr":
             return ["-" * 20]
         if tag == "pre":
@@ -406,8 +410,10 @@ class _TextRenderer:
             marker = f"{start + i}. " if ordered else "- "
             saved = self.width
             self.width = max(20, saved - len(marker))
+            # a tight item (no paragraphs) keeps its nested list on the next line
+            sep = "\n\n" if any(c.tag == "p" for c in li) else "\n"
             try:
-                body = "\n\n".join(self.blocks(li))
+                body = sep.join(self.blocks(li))
             finally:
                 self.width = saved
             lines = body.split("\n") or [""]
@@ -464,25 +470,44 @@ def html_to_text(
     text = "\n\n".join(b for b in r.blocks(root) if b.strip())
     if r.links:
         label = links_label
-        refs = "\n".join(f"[{i}] {url}" for i, url in enumerate(r.links, 1))
+        # a URL too long for "[n] url" on one line stands alone on the next
+        refs = "\n".join(
+            f"[{i}] {url}" if len(f"[{i}] {url}") <= width else f"[{i}]\n{url}"
+            for i, url in enumerate(r.links, 1)
+        )
         text += f"\n\n{label}:\n{refs}"
     return text.strip() + "\n"
 
 
 def event_text(post: Mapping[str, Any], t: Mapping[str, str], width: int = 76) -> str:
-    """The event box as plain text."""
+    """The event box as plain text, wrapped to ``width`` (a URL stands on its own line)."""
     lines: list[str] = []
+
+    def fact(label: str, value: str) -> None:
+        lines.append(fill_words(f"{label}: {value}".split(), width, "", "  "))
+
     ev = post.get("event")
     if ev:
-        lines.append(ev["name"])
+        lines.append(fill_words(ev["name"].split(), width))
         if ev["when"]:
-            lines.append(f"{t['when']}: {ev['when']}")
+            fact(t["when"], ev["when"])
         if ev["location"]:
-            lines.append(f"{t['where']}: {ev['location']}")
+            fact(t["where"], ev["location"])
         if ev["organisers"]:
-            lines.append(f"{t['organisers']}: {', '.join(ev['organisers'])}")
+            fact(t["organisers"], ", ".join(ev["organisers"]))
         if ev["url"]:
             lines.append(ev["url"])
+    cal = post.get("calendar")
+    if cal:
+        lines.append("")
+        lines.append(f"{t['add_to_calendar']}:")
+        for label, url in (
+            (t["calendar_file"], cal["ics_url"]),
+            (t["google_calendar"], cal["google"]),
+            (t["outlook_calendar"], cal["outlook"]),
+        ):
+            lines.append(f"- {label}:")
+            lines.append(url)
     if post.get("speakers"):
         if lines:
             lines.append("")
@@ -492,11 +517,7 @@ def event_text(post: Mapping[str, Any], t: Mapping[str, str], width: int = 76) -
             text = s["name"] + (f" ({detail})" if detail else "")
             if s["talk"]:
                 text += f": {s['talk']}"
-            lines.append(
-                textwrap.fill(
-                    text, width, initial_indent="- ", subsequent_indent="  ", break_long_words=False
-                )
-            )
+            lines.append(fill_words(text.split(), width, "- ", "  "))
     return "\n".join(lines)
 
 
@@ -552,6 +573,7 @@ def render_newsletter(
         "body_html": Markup(body_html),
         "body_text": html_to_text(body, links_label=t["links"]),
         "event_text": event_text(post, t),
+        "subject_text": underlined(subject, "="),
         "hero_width": hero_w,
         "hero_height": hero_h,
     }

@@ -30,6 +30,10 @@ LABELS: dict[str, dict[str, str]] = {
         "latest": "Latest posts",
         "links": "Links",
         "not_found": "Page not found",
+        "add_to_calendar": "Add to calendar",
+        "calendar_file": "Calendar file (.ics)",
+        "google_calendar": "Google Calendar",
+        "outlook_calendar": "Outlook.com",
     },
     "sv": {
         "contents": "Innehåll",
@@ -56,6 +60,10 @@ LABELS: dict[str, dict[str, str]] = {
         "latest": "Senaste inläggen",
         "links": "Länkar",
         "not_found": "Sidan finns inte",
+        "add_to_calendar": "Lägg till i kalendern",
+        "calendar_file": "Kalenderfil (.ics)",
+        "google_calendar": "Google Kalender",
+        "outlook_calendar": "Outlook.com",
     },
 }
 

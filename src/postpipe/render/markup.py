@@ -16,12 +16,43 @@ from html.parser import HTMLParser
 
 import markdown
 from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from ..assets import Asset
 
-EXTENSIONS = ["extra", "toc", "sane_lists", "smarty"]  # as Markup builds them below
 EXTENSION_CONFIGS = {"toc": {"toc_depth": "2-3"}}
+
+#: Quotation marks per language, as smarty substitutions (left/right double,
+#: left/right single). A language that is not here gets English marks; add a
+#: row to teach postpipe another one. smarty writes an apostrophe (it's) with the
+#: right single mark, so a language whose closing single mark is not ’ (de, da)
+#: needs more than a row.
+QUOTES: dict[str, tuple[str, str, str, str]] = {
+    "en": ("&ldquo;", "&rdquo;", "&lsquo;", "&rsquo;"),  # “…” ‘…’
+    "sv": ("&rdquo;", "&rdquo;", "&rsquo;", "&rsquo;"),  # ”…” ’…’
+    "fi": ("&rdquo;", "&rdquo;", "&rsquo;", "&rsquo;"),  # ”…” ’…’
+    "nb": ("&laquo;", "&raquo;", "&lsquo;", "&rsquo;"),  # «…» ‘…’
+    "nn": ("&laquo;", "&raquo;", "&lsquo;", "&rsquo;"),
+    "no": ("&laquo;", "&raquo;", "&lsquo;", "&rsquo;"),
+}
+
+
+def quote_lang(lang: str) -> str:
+    """The row of :data:`QUOTES` for a post language (``sv-FI`` → ``sv``)."""
+    base = lang.split("-")[0].lower()
+    return base if base in QUOTES else "en"
+
+
+def smarty_substitutions(lang: str) -> dict[str, str]:
+    ldquo, rdquo, lsquo, rsquo = QUOTES[quote_lang(lang)]
+    return {
+        "left-double-quote": ldquo,
+        "right-double-quote": rdquo,
+        "left-single-quote": lsquo,
+        "right-single-quote": rsquo,
+    }
+
 
 _EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//|#)", re.I)
 
@@ -65,6 +96,9 @@ class _LocalRefs(Treeprocessor):
                     el.set("loading", "lazy")
             elif el.tag == "a":
                 href = el.get("href", "")
+                if href.startswith("http://www.") and el.text == href[7:]:
+                    href = "https://" + href[7:]  # a bare www. address (magiclink)
+                    el.set("href", href)
                 ext.links.append(href)
                 if resolver is None or _EXTERNAL.match(href):
                     continue
@@ -75,6 +109,68 @@ class _LocalRefs(Treeprocessor):
                         ext.broken.append(href)
                     else:
                         el.set("href", target + (f"#{fragment}" if fragment else ""))
+
+
+_MARKER = re.compile(r"^( *)([*+-]|\d{1,9}\.)( +)(?=\S)")
+_RULE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
+
+
+class _Lists(Preprocessor):
+    """Lists as people type them (the CommonMark rules where Python-Markdown is
+    stricter): a bullet list (or one starting at ``1.``) may follow a paragraph
+    line with no blank line between, and a nested list may be indented by 2
+    spaces (or 3, or 4). Nested items and their continuation lines are
+    re-indented to Python-Markdown's 4 spaces per level; the rest is untouched.
+    Runs after fenced code and raw HTML are stashed, so neither is touched."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        stack: list[tuple[int, int]] = []  # open items: (marker indent, content column)
+        prev = ""  # the previous line as written ("" when blank)
+        for line in lines:
+            if not line.strip():
+                out.append(line)
+                prev = ""
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            m = _MARKER.match(line)
+            if m and _RULE.match(line):
+                m = None
+            if m:
+                marker = m.group(2)
+                if not stack:
+                    if indent > 3 or (prev and not _can_interrupt(marker)):
+                        out.append(line)  # code, or a number that starts a text line
+                        prev = line
+                        continue
+                    if prev:
+                        out.append("")  # the list interrupts the paragraph
+                while stack and indent < stack[-1][0] + 2:
+                    stack.pop()
+                content = indent + len(marker) + min(len(m.group(3)), 4)
+                out.append(" " * (4 * len(stack)) + line[indent:])
+                stack.append((indent, content))
+            elif stack and not prev and indent < stack[0][0] + 2:
+                stack.clear()  # a blank line and a line at the margin: the list is over
+                out.append(line)
+            elif stack and indent >= stack[0][0] + 2:
+                # a continuation line of the deepest item it is indented under
+                level = len(stack)
+                while level > 1 and indent < stack[level - 1][0] + 2:
+                    level -= 1
+                if not prev:
+                    del stack[level:]
+                extra = max(0, indent - stack[level - 1][1])
+                out.append(" " * (4 * level + extra) + line[indent:])
+            else:
+                out.append(line)  # a lazy continuation line, or text outside lists
+            prev = line
+        return out
+
+
+def _can_interrupt(marker: str) -> bool:
+    """CommonMark: a bullet, or an ordered list that starts at 1, interrupts a paragraph."""
+    return not marker[0].isdigit() or marker == "1."
 
 
 class _PostpipeExtension(Extension):
@@ -90,6 +186,10 @@ class _PostpipeExtension(Extension):
         proc.ext = self  # type: ignore[attr-defined]
         # after 'inline' (20), which creates <img> and <a>
         md.treeprocessors.register(proc, "postpipe_refs", 6)
+        # after fenced code (25) and raw HTML (20) are stashed
+        md.preprocessors.register(_Lists(md), "postpipe_lists", 15)
+        # only the rules of DESIGN §1: web addresses, no mail addresses
+        md.inlinePatterns.deregister("magic-mail", strict=False)
 
     def reset(self) -> None:
         self.images, self.links, self.broken = [], [], []
@@ -113,45 +213,63 @@ class _QuickSmarty(InlineProcessor):
         return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]
 
 
+def extensions(lang: str = "en") -> list[Extension]:
+    """The extension list of a post in ``lang`` (stock smarty; :class:`Markup` swaps
+    in a quicker pass with the same output)."""
+    # extension objects, not names: names are looked up through the installed
+    # packages' entry points, which costs more than the rest of the set-up
+    from markdown.extensions import extra, sane_lists, smarty, toc
+    from pymdownx import magiclink, saneheaders
+
+    return [
+        extra.ExtraExtension(),
+        toc.TocExtension(**EXTENSION_CONFIGS["toc"]),
+        sane_lists.SaneListExtension(),
+        smarty.SmartyExtension(substitutions=smarty_substitutions(lang)),
+        saneheaders.SaneHeadersExtension(),  # "#hashtag" is text, "# Heading" a heading
+        magiclink.MagiclinkExtension(),  # bare https://… and www.… become links
+        _PostpipeExtension(),
+    ]
+
+
 class Markup:
-    """A reusable Markdown converter (one per process)."""
+    """A reusable Markdown converter (one per builder), one Markdown instance per
+    quotation style (:data:`QUOTES`), made when a post in that language comes."""
 
     def __init__(self) -> None:
-        self._ext = _PostpipeExtension()
-        # extension objects, not names: names are looked up through the installed
-        # packages' entry points, which costs more than the rest of the set-up
-        from markdown.extensions import extra, sane_lists, smarty, toc
+        self._by_lang: dict[str, tuple[markdown.Markdown, _PostpipeExtension]] = {}
 
-        self._md = markdown.Markdown(
-            extensions=[
-                extra.ExtraExtension(),
-                toc.TocExtension(**EXTENSION_CONFIGS["toc"]),
-                sane_lists.SaneListExtension(),
-                smarty.SmartyExtension(),
-                self._ext,
-            ],
-            output_format="html",
-        )
-        smarty = self._md.treeprocessors["smarty"]
-        quick = _QuickSmarty(self._md)
-        quick.inlinePatterns = smarty.inlinePatterns  # type: ignore[attr-defined]
-        self._md.treeprocessors.register(quick, "smarty", 6)
+    def _instance(self, lang: str) -> tuple[markdown.Markdown, _PostpipeExtension]:
+        key = quote_lang(lang)
+        if key not in self._by_lang:
+            exts = extensions(key)
+            ext = exts[-1]
+            assert isinstance(ext, _PostpipeExtension)
+            md = markdown.Markdown(extensions=exts, output_format="html")
+            smarty = md.treeprocessors["smarty"]
+            quick = _QuickSmarty(md)
+            quick.inlinePatterns = smarty.inlinePatterns  # type: ignore[attr-defined]
+            md.treeprocessors.register(quick, "smarty", 6)
+            self._by_lang[key] = (md, ext)
+        return self._by_lang[key]
 
-    def convert(self, text: str, resolver: Resolver | None = None) -> MarkupResult:
-        md = self._md
+    def convert(
+        self, text: str, resolver: Resolver | None = None, lang: str = "en"
+    ) -> MarkupResult:
+        md, ext = self._instance(lang)
         md.reset()
-        self._ext.reset()  # not registered with Markdown, so md.reset() skips it
-        self._ext.resolver = resolver
+        ext.reset()  # not registered with Markdown, so md.reset() skips it
+        ext.resolver = resolver
         html = md.convert(text)
         toc = _toc(getattr(md, "toc_tokens", []))
         result = MarkupResult(
             html=html,
             toc=toc,
-            images=list(self._ext.images),
-            broken_links=list(self._ext.broken),
-            links=list(self._ext.links),
+            images=list(ext.images),
+            broken_links=list(ext.broken),
+            links=list(ext.links),
         )
-        self._ext.resolver = None
+        ext.resolver = None
         return result
 
 
@@ -160,6 +278,11 @@ def _toc(tokens: list[dict]) -> list[dict]:
         {"id": t["id"], "name": _plain(t["name"]), "children": _toc(t.get("children", []))}
         for t in tokens
     ]
+
+
+def plain_text(html: str) -> str:
+    """The text of an HTML fragment, entities decoded."""
+    return _plain(html)
 
 
 def _plain(html: str) -> str:

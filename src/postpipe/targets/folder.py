@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from ..build import event_files
 from ..tempfiles import write_atomic
 from .base import PostPush, RemoteRef
 
@@ -39,6 +40,7 @@ class FolderCMS:
         files: dict[str, FileContent] = {f"{post.slug}/index.html": post.rendered.page.encode()}
         for asset in post.assets:
             files[asset.name] = asset.source
+        files.update(event_files(post.rendered))  # the invitation's event.ics
         self._write(files)
         return RemoteRef(id=post.slug, url=self._url(post.slug))
 
