@@ -243,9 +243,10 @@ def _prune_dirs(folder: Path, top: Path) -> None:
 # check
 
 
-def check_site(settings: Settings) -> tuple[list[Finding], int]:
+def check_site(settings: Settings, *, links: bool = False) -> tuple[list[Finding], int]:
     """``postpipe check``: every finding of every post, drafts included; never raises
-    for bad posts (they become findings). Uses the render cache like ``build``."""
+    for bad posts (they become findings). Uses the render cache like ``build``.
+    ``links`` also checks every external link over the network (``check --links``)."""
     try:
         site = load_site(settings, drafts=True)
     except TemplateError as exc:

@@ -52,7 +52,7 @@ import jinja2
 
 from .build import Builder, FileContent, RenderedPost, post_files
 from .cache import Entry
-from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, from_errors
+from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, WARNING, Finding, from_errors
 from .config import Settings
 from .content import Post
 from .errors import ContentError, ErrorGroup, PostpipeError
@@ -642,13 +642,14 @@ def _chips(entry: PostEntry, status: Mapping[str, Any] | None) -> list[dict[str,
 def _counts(findings: Iterable[Finding]) -> dict[str, int]:
     findings = list(findings)
     errors = sum(f.level == ERROR for f in findings)
-    return {"errors": errors, "warnings": len(findings) - errors}
+    return {"errors": errors, "warnings": sum(f.level == WARNING for f in findings)}
 
 
 def _finding_view(f: Finding | PostpipeError, snap: Snapshot) -> dict[str, Any]:
     path = f.path or ""
     return {
         "level": getattr(f, "level", ERROR),
+        "rule": getattr(f, "rule", ""),
         "where": _display_where(path, f.line, snap.settings.root),
         "message": f.message,
         "hint": f.hint,

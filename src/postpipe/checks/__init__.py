@@ -7,16 +7,17 @@ and the preview all use it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from .build import RenderedPost
-from .content import cut_slug
-from .errors import PostpipeError
-from .render.sanitize import unsafe_parts
+from ..build import RenderedPost
+from ..content import cut_slug
+from ..errors import PostpipeError, TemplateError
+from ..render.sanitize import unsafe_parts
+from . import a11y, placeholders
+from .base import ERROR, INFO, WARNING, Finding
 
-ERROR, WARNING = "error", "warning"
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
 CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
 MAX_SUBJECT = 80
@@ -26,27 +27,19 @@ MAX_IMAGE_BYTES = 1024 * 1024
 _LOOPBACK = re.compile(r"^http://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)")
 
 
-@dataclass(frozen=True)
-class Finding:
-    level: str
-    path: str
-    line: int | None
-    message: str
-    hint: str | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else self.path
-
-    def render(self) -> str:
-        level = "" if self.level == ERROR else f"{self.level}: "
-        text = f"{self.where}: {level}{self.message}"
-        return text + (f"\n  hint: {self.hint}" if self.hint else "")
-
-
 def from_errors(errors: Iterable[PostpipeError]) -> list[Finding]:
     """Load errors (front matter, templates) as error findings."""
-    return [Finding(ERROR, e.path or "", e.line, e.message, e.hint) for e in errors]
+    return [
+        Finding(ERROR, e.path or "", e.line, e.message, e.hint, rule=_load_rule(e)) for e in errors
+    ]
+
+
+def _load_rule(e: PostpipeError) -> str:
+    if isinstance(e, TemplateError):
+        return "template"
+    if "is already used by" in e.message:
+        return "duplicate-slug"
+    return "front-matter"
 
 
 def _body_line(r: RenderedPost, needle: str) -> int | None:
@@ -95,12 +88,14 @@ def check_post(r: RenderedPost) -> list[Finding]:
     """Every rule for one rendered post."""
     post, out = r.post, []
 
-    def add(level: str, line: int | None, message: str, hint: str | None = None) -> None:
-        out.append(Finding(level, post.rel, line, message, hint))
+    def add(
+        level: str, line: int | None, message: str, hint: str | None = None, *, rule: str = ""
+    ) -> None:
+        out.append(Finding(level, post.rel, line, message, hint, rule=rule))
 
     refused = {src for src, _, _ in r.refused}
     for src, message, hint in r.refused:  # outside posts/, hidden, not an image
-        add(ERROR, _body_line(r, src), message, hint)
+        add(ERROR, _body_line(r, src), message, hint, rule="unsafe-path")
     for href in r.markup.broken_links:
         if href.partition("#")[0] in refused:
             continue
@@ -110,6 +105,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"broken link to another post: '{href}'",
             "link to an existing post file, relative to this one, e.g. "
             "2026-10-22-summit.md (a draft counts as missing)",
+            rule="broken-link",
         )
     for src, asset, alt in r.markup.images:
         line = _body_line(r, src)
@@ -119,6 +115,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 line,
                 f"image '{src}' does not exist",
                 "put the image beside the post or in posts/images/",
+                rule="missing-image",
             )
         if not alt.strip():
             add(
@@ -127,6 +124,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 f"image '{src}' has no alt text",
                 "write ![what the picture shows](path) so screen readers and mail clients "
                 "that block images can describe it",
+                rule="missing-alt",
             )
     for href in r.markup.links:
         if href.startswith("http://") and not _LOOPBACK.match(href):
@@ -135,6 +133,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 _body_line(r, href),
                 f"link to insecure http:// URL: {href}",
                 "use https:// if the site supports it",
+                rule="http-link",
             )
     for asset in r.assets.values():
         line = _body_line(r, asset.source.name) or post.line("image")
@@ -144,6 +143,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 line,
                 f"image '{asset.source.name}' is {asset.width} px wide",
                 f"scale it to at most {MAX_IMAGE_PX} px; mail and phones gain nothing from more",
+                rule="image-too-wide",
             )
         size = asset.source.stat().st_size
         if size > MAX_IMAGE_BYTES:
@@ -152,6 +152,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 line,
                 f"image '{asset.source.name}' is {size // 1024} KB",
                 "compress it below 1 MB (JPEG quality 75-85 is plenty)",
+                rule="image-too-heavy",
             )
     unsafe = unsafe_parts(r.markup.html)
     for part, line in zip(unsafe, _unsafe_html_lines(r, [u.needles for u in unsafe]), strict=True):
@@ -161,6 +162,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"unsafe HTML in the body: {part.what}",
             "no mail client runs scripts; it is removed from the email and the feed "
             "(the blog page keeps it); remove it or embed with a link",
+            rule="unsafe-html",
         )
     if len(post.slug) > LONG_SLUG:
         explicit = "slug" in post.line_of
@@ -170,6 +172,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"the slug has {len(post.slug)} characters",
             ("shorten it" if explicit else "set slug: in the front matter")
             + f" to keep the URL readable, e.g. slug: {cut_slug(post.slug, 50)}",
+            rule="long-slug",
         )
     if not r.summary_given:
         add(
@@ -177,10 +180,13 @@ def check_post(r: RenderedPost) -> list[Finding]:
             post.line("title"),
             "no summary in the front matter",
             "add summary: one or two sentences; the first paragraph is used meanwhile",
+            rule="no-summary",
         )
     if r.email is not None and post.newsletter is not None:
         out.extend(check_email(r))
-    return out
+    for rule in RULES:
+        out.extend(rule(r))
+    return [replace(f, post=post.slug) for f in out]
 
 
 def check_email(r: RenderedPost) -> list[Finding]:
@@ -188,8 +194,8 @@ def check_email(r: RenderedPost) -> list[Finding]:
     post, email, out = r.post, r.email, []
     assert email is not None and post.newsletter is not None
 
-    def add(level: str, key: str, message: str, hint: str | None = None) -> None:
-        out.append(Finding(level, post.rel, post.line(key), message, hint))
+    def add(level: str, key: str, message: str, hint: str | None = None, *, rule: str = "") -> None:
+        out.append(Finding(level, post.rel, post.line(key), message, hint, rule=rule))
 
     size = len(email.html.encode())
     if size > CLIP_BYTES:
@@ -199,6 +205,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             f"the email is {size / 1024:.0f} KB of HTML; Gmail clips "
             "mails over 102 KB and hides the unsubscribe link",
             "shorten the post or move parts of it to the web version",
+            rule="email-size",
         )
     elif size > CLIP_WARN_BYTES:
         add(
@@ -206,6 +213,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter",
             f"the email is {size / 1024:.0f} KB of HTML, close to Gmail's 102 KB clipping limit",
             "the provider adds tracking; leave room",
+            rule="email-size",
         )
     hrefs = email.links  # collected while the mail was rendered, before inlining
     unsub = email.unsubscribe_url
@@ -216,6 +224,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "the newsletter has no unsubscribe link",
             f"the email template must link to {{{{ email.unsubscribe_url }}}} ({unsub}) "
             "in both the HTML and the text part",
+            rule="unsubscribe",
         )
     for bad in ("%7B%7B", "%7D%7D", "*%7C", "%7C*"):
         if bad in email.html:
@@ -224,6 +233,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
                 "newsletter",
                 f"a merge tag was mangled ('{bad}' in the HTML)",
                 "merge tags must survive inlining; report this as a postpipe bug",
+                rule="merge-tag",
             )
             break
     relative = [h for h in hrefs if h and not urlsplit(h).scheme and "{" not in h and "*|" not in h]
@@ -233,6 +243,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter",
             f"relative link in the email: {relative[0]}",
             "every link in an email must be absolute",
+            rule="relative-link",
         )
     subject = post.newsletter.subject
     if len(subject) > MAX_SUBJECT:
@@ -241,6 +252,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter.subject",
             f"the subject has {len(subject)} characters",
             f"keep it under {MAX_SUBJECT}; inboxes cut it off",
+            rule="subject-length",
         )
     if not email.preheader.strip():
         add(
@@ -248,6 +260,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter.preheader",
             "the preheader is empty",
             "add newsletter.preheader: the line inboxes show after the subject",
+            rule="preheader",
         )
     elif not 40 <= len(email.preheader) <= 120:
         add(
@@ -255,8 +268,17 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter.preheader" if "newsletter.preheader" in post.line_of else "newsletter",
             f"the preheader has {len(email.preheader)} characters",
             "inboxes show 40 to 100 characters; aim for that",
+            rule="preheader-length",
         )
     return out
+
+
+#: The rule families beyond the ones above: each a pure function of one rendered
+#: post returning its findings. Add a family here.
+RULES: list[Callable[[RenderedPost], list[Finding]]] = [
+    placeholders.check,
+    a11y.check,
+]
 
 
 def run_checks(rendered: Iterable[RenderedPost]) -> list[Finding]:
@@ -267,4 +289,19 @@ def run_checks(rendered: Iterable[RenderedPost]) -> list[Finding]:
 
 
 def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
-    return any(f.level == ERROR or strict for f in findings)
+    """An error, or with ``strict`` a warning too (an info never fails a check)."""
+    return any(f.level == ERROR or (strict and f.level == WARNING) for f in findings)
+
+
+__all__ = [
+    "ERROR",
+    "INFO",
+    "RULES",
+    "WARNING",
+    "Finding",
+    "check_email",
+    "check_post",
+    "from_errors",
+    "has_errors",
+    "run_checks",
+]

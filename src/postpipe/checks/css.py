@@ -1,0 +1,175 @@
+"""Small CSS helpers for the checks: colours, declarations, the resolved style of
+an element of an inlined email (inline ``style`` and the old HTML attributes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+RGB = tuple[float, float, float]
+
+NAMED: dict[str, str] = {
+    "black": "#000000",
+    "white": "#ffffff",
+    "red": "#ff0000",
+    "green": "#008000",
+    "blue": "#0000ff",
+    "yellow": "#ffff00",
+    "gray": "#808080",
+    "grey": "#808080",
+    "silver": "#c0c0c0",
+    "maroon": "#800000",
+    "navy": "#000080",
+    "teal": "#008080",
+    "purple": "#800080",
+    "orange": "#ffa500",
+    "lightgray": "#d3d3d3",
+    "lightgrey": "#d3d3d3",
+    "darkgray": "#a9a9a9",
+    "darkgrey": "#a9a9a9",
+    "whitesmoke": "#f5f5f5",
+}
+_HEX = re.compile(r"#([0-9a-f]{3,8})\b", re.I)
+_RGB = re.compile(
+    r"rgba?\(\s*([\d.]+%?)[\s,]+([\d.]+%?)[\s,]+([\d.]+%?)(?:\s*[,/]\s*([\d.]+%?))?\s*\)"
+)
+
+
+def parse_color(value: str) -> RGB | None:
+    """A CSS colour as RGB 0-255, or None (transparent, unknown, ``inherit``)."""
+    value = value.strip().lower().replace("!important", "").strip()
+    if value in NAMED:
+        value = NAMED[value]
+    m = _HEX.fullmatch(value)
+    if m:
+        h = m.group(1)
+        if len(h) in (3, 4):
+            if len(h) == 4 and h[3] != "f":
+                return None  # translucent: cannot judge
+            return (int(h[0] * 2, 16), int(h[1] * 2, 16), int(h[2] * 2, 16))
+        if len(h) in (6, 8):
+            if len(h) == 8 and h[6:] != "ff":
+                return None
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+        return None
+    m = _RGB.fullmatch(value)
+    if m:
+        if m.group(4) is not None and _num(m.group(4), 1) < 1:
+            return None
+        return (_num(m.group(1), 255), _num(m.group(2), 255), _num(m.group(3), 255))
+    return None
+
+
+def _num(text: str, scale: float) -> float:
+    return float(text[:-1]) * scale / 100 if text.endswith("%") else float(text)
+
+
+def background_color(value: str) -> RGB | None:
+    """The colour in a ``background`` shorthand (the first token that is one)."""
+    for token in re.findall(r"rgba?\([^)]*\)|#[0-9a-f]+|[a-z]+", value.lower()):
+        c = parse_color(token)
+        if c is not None:
+            return c
+    return None
+
+
+def luminance(c: RGB) -> float:
+    """WCAG relative luminance."""
+
+    def chan(v: float) -> float:
+        v /= 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * chan(c[0]) + 0.7152 * chan(c[1]) + 0.0722 * chan(c[2])
+
+
+def contrast(a: RGB, b: RGB) -> float:
+    """WCAG contrast ratio, 1 to 21."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def hex_of(c: RGB) -> str:
+    r, g, b = (round(v) for v in c)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def declarations(style: str) -> dict[str, str]:
+    """``a:b;c:d`` as a dict (last one wins), names lower case."""
+    out: dict[str, str] = {}
+    for part in style.split(";"):
+        name, sep, value = part.partition(":")
+        if sep and name.strip():
+            out[name.strip().lower()] = value.strip()
+    return out
+
+
+def style_of(el: Any) -> dict[str, str]:
+    return declarations(el.get("style") or "")
+
+
+def ancestors(el: Any) -> Iterator[Any]:
+    """``el`` and its ancestors, innermost first."""
+    while el is not None:
+        yield el
+        el = el.getparent()
+
+
+def text_color(el: Any) -> RGB | None:
+    """The colour text in ``el`` is drawn in (None: the client's default)."""
+    for a in ancestors(el):
+        value = style_of(a).get("color") or (a.get("color") if a.tag == "font" else None)
+        if value:
+            return parse_color(value)
+    return None
+
+
+def own_background(el: Any) -> str | None:
+    """The background an element paints itself, as written (None: transparent)."""
+    st = style_of(el)
+    for name in ("background-color", "background"):
+        if st.get(name):
+            return st[name]
+    bg = el.get("bgcolor")
+    return str(bg) if bg else None
+
+
+def background_of(el: Any) -> tuple[RGB | None, Any]:
+    """The nearest painted background behind ``el`` and the element that paints it."""
+    for a in ancestors(el):
+        value = own_background(a)
+        if value:
+            c = background_color(value)
+            if c is not None or "url(" in value:
+                return c, a
+    return None, None
+
+
+def is_hidden(el: Any) -> bool:
+    for a in ancestors(el):
+        st = style_of(a)
+        if st.get("display", "").startswith("none") or st.get("mso-hide") == "all":
+            return True
+        if st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden":
+            return True
+    return False
+
+
+def font_px(el: Any) -> float:
+    for a in ancestors(el):
+        size = style_of(a).get("font-size", "")
+        m = re.match(r"([\d.]+)\s*(px|pt)?", size)
+        if m:
+            return float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
+    return 16.0
+
+
+def is_bold(el: Any) -> bool:
+    for a in ancestors(el):
+        if a.tag in ("b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"):
+            return True
+        weight = style_of(a).get("font-weight", "")
+        if weight:
+            return weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
+    return False
