@@ -12,6 +12,7 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from ..build import RenderedPost
+from ..config import Settings
 from ..content import cut_slug
 from ..errors import PostpipeError, TemplateError
 from ..render.sanitize import unsafe_parts
@@ -281,6 +282,21 @@ RULES: list[Callable[[RenderedPost], list[Finding]]] = [
 ]
 
 
+def check_stylesheet(settings: Settings) -> list[Finding]:
+    """Site-wide rules: the blog stylesheet's text contrast (the site's own
+    ``templates/static/style.css``, else the built-in one)."""
+    from ..render.templating import PACKAGE_TEMPLATES
+
+    own = settings.root / "templates" / "static" / "style.css"
+    path = own if own.is_file() else PACKAGE_TEMPLATES / "static" / "style.css"
+    rel = "templates/static/style.css" if own.is_file() else "style.css (built-in)"
+    try:
+        css = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return a11y.stylesheet_findings(css, rel)
+
+
 def run_checks(rendered: Iterable[RenderedPost]) -> list[Finding]:
     findings: list[Finding] = []
     for r in rendered:
@@ -301,6 +317,7 @@ __all__ = [
     "Finding",
     "check_email",
     "check_post",
+    "check_stylesheet",
     "from_errors",
     "has_errors",
     "run_checks",

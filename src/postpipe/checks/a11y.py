@@ -183,3 +183,67 @@ def lang_findings(r: RenderedPost) -> list[Finding]:
 
 def check(r: RenderedPost) -> list[Finding]:
     return contrast_findings(r) + link_text_findings(r) + heading_findings(r) + lang_findings(r)
+
+
+_STATES = re.compile(
+    r":(hover|focus|focus-visible|active|visited|target)|::selection|::placeholder"
+)
+
+
+def stylesheet_findings(css: str, path: str) -> list[Finding]:
+    """Text colours of the blog stylesheet against their background, light and dark:
+    a rule's own background, else the page's (``body``)."""
+    from .css import DARK_MEDIA, background_color, parse_color, resolve_vars, stylesheet_rules
+
+    rules = stylesheet_rules(css)
+    out: list[Finding] = []
+    for scheme in ("light", "dark"):
+
+        def applies(media: str, scheme: str = scheme) -> bool:
+            if not media:
+                return True
+            return scheme == "dark" and bool(DARK_MEDIA.search(media)) and "max-width" not in media
+
+        variables: dict[str, str] = {}
+        merged: dict[str, dict[str, str]] = {}
+        for media, selector, decls in rules:
+            if not applies(media):
+                continue
+            if selector.strip() in (":root", "html"):
+                variables.update({k: v for k, v in decls.items() if k.startswith("--")})
+            for sel in selector.split(","):
+                merged.setdefault(sel.strip(), {}).update(decls)
+        page = (
+            background_color(
+                resolve_vars(
+                    merged.get("body", {}).get("background", "")
+                    or merged.get("body", {}).get("background-color", "")
+                    or "#ffffff",
+                    variables,
+                )
+            )
+            or WHITE
+        )
+        for sel, decls in merged.items():
+            if "color" not in decls or _STATES.search(sel) or sel.startswith("@"):
+                continue
+            fg = parse_color(resolve_vars(decls["color"], variables))
+            own = decls.get("background-color") or decls.get("background")
+            bg = background_color(resolve_vars(own, variables)) if own else page
+            if fg is None or bg is None:
+                continue
+            ratio = contrast(fg, bg)
+            if ratio >= MIN_CONTRAST:
+                continue
+            out.append(
+                Finding(
+                    WARNING if ratio >= MIN_LARGE_CONTRAST else ERROR,
+                    path,
+                    None,
+                    f"'{sel}' in the {scheme} scheme: text {hex_of(fg)} on {hex_of(bg)} has "
+                    f"a contrast of {ratio:.2f}:1",
+                    f"make it at least {MIN_CONTRAST}:1 (WCAG AA)",
+                    rule="contrast",
+                )
+            )
+    return out

@@ -173,3 +173,49 @@ def is_bold(el: Any) -> bool:
         if weight:
             return weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
     return False
+
+
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_VAR = re.compile(r"var\(\s*(--[\w-]+)\s*(?:,\s*([^)]*))?\)")
+DARK_MEDIA = re.compile(r"prefers-color-scheme\s*:\s*dark")
+
+
+def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(enclosing @media or "", selector, declarations) of every rule, in order."""
+    css = _COMMENT.sub("", css)
+    out: list[tuple[str, str, dict[str, str]]] = []
+    media: list[str] = []
+    pos, depth_media = 0, []
+    buf = ""
+    while pos < len(css):
+        ch = css[pos]
+        if ch == "{":
+            head = buf.strip()
+            buf = ""
+            if head.startswith("@"):
+                media.append(head)
+                depth_media.append(True)
+            else:
+                end = css.find("}", pos)
+                if end < 0:
+                    break
+                out.append((" ".join(media), head, declarations(css[pos + 1 : end])))
+                pos = end
+        elif ch == "}":
+            if depth_media:
+                depth_media.pop()
+                media.pop()
+            buf = ""
+        else:
+            buf += ch
+        pos += 1
+    return out
+
+
+def resolve_vars(value: str, variables: dict[str, str]) -> str:
+    for _ in range(5):
+        new = _VAR.sub(lambda m: variables.get(m.group(1), m.group(2) or ""), value)
+        if new == value:
+            break
+        value = new
+    return value
