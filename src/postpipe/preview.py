@@ -834,6 +834,27 @@ def email_for_preview(snap: Snapshot, email_html: str) -> str:
     return pattern.sub(lambda m: m.group(1) + site.base_path + "/", email_html)
 
 
+_DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
+#: what an inverting client (the Gmail app, Outlook) does, near enough: every colour
+#: inverted, pictures kept as they are
+INVERT_CSS = (
+    "<style>html{filter:invert(1) hue-rotate(180deg);background:#fff}"
+    "img,picture,video{filter:invert(1) hue-rotate(180deg)}</style>"
+)
+
+
+def email_in_scheme(html: str, scheme: str) -> str:
+    """The email as a client shows it in ``scheme``: ``light`` (as sent), ``dark``
+    (its own ``prefers-color-scheme: dark`` rules applied, as Apple Mail does) or
+    ``invert`` (colours inverted, as the Gmail app and Outlook do)."""
+    if scheme == "dark":
+        return _DARK_MEDIA.sub("@media all", html)
+    if scheme == "invert":
+        head = html.lower().find("</head>")
+        return html[:head] + INVERT_CSS + html[head:] if head >= 0 else INVERT_CSS + html
+    return html
+
+
 # ---------------------------------------------------------------------------
 # the HTTP server
 
@@ -1031,7 +1052,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._not_found(snap)
                 return
             body = email.html if "as-sent" in query else email_for_preview(snap, email.html)
-            self._send(200, body)
+            self._send(200, email_in_scheme(body, (query.get("scheme") or ["light"])[0]))
         else:
             self._not_found(snap)
 

@@ -16,7 +16,7 @@ from ..config import Settings
 from ..content import cut_slug
 from ..errors import PostpipeError, TemplateError
 from ..render.sanitize import unsafe_parts
-from . import a11y, placeholders
+from . import a11y, darkmode, placeholders
 from .base import ERROR, INFO, WARNING, Finding
 
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
@@ -279,6 +279,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
 RULES: list[Callable[[RenderedPost], list[Finding]]] = [
     placeholders.check,
     a11y.check,
+    darkmode.check,
 ]
 
 

@@ -14,7 +14,7 @@ MIN_CONTRAST = 4.5  # WCAG AA, normal text: below is a warning
 MIN_LARGE_CONTRAST = 3.0  # WCAG AA, large text (24 px, or 18.66 px bold); normal text below: error
 WHITE = (255.0, 255.0, 255.0)
 BLACK = (0.0, 0.0, 0.0)
-_SKIP = {"head", "title", "style", "script", "noscript", "xml"}
+SKIP_TAGS = {"head", "title", "style", "script", "noscript", "xml"}
 
 #: Link texts that say nothing out of context (a screen reader lists links alone).
 GENERIC_LINK_TEXT = frozenset(
@@ -44,11 +44,11 @@ def parse(html: str) -> Any:
     return lxml.html.document_fromstring(html)
 
 
-def _text_elements(root: Any) -> list[tuple[Any, str]]:
+def text_elements(root: Any) -> list[tuple[Any, str]]:
     """Each element that has text of its own (its text, or a child's tail)."""
     out: list[tuple[Any, str]] = []
     for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
             continue
         parts = [el.text or ""] + [c.tail or "" for c in el]
         text = " ".join(p.strip() for p in parts if p.strip())
@@ -64,8 +64,8 @@ def contrast_findings(r: RenderedPost) -> list[Finding]:
     post = r.post
     seen: dict[tuple[str, str], tuple[str, float, int, str]] = {}
     root = parse(r.email.html)
-    for el, text in _text_elements(root):
-        if any(a.tag in _SKIP for a in el.iterancestors()) or is_hidden(el):
+    for el, text in text_elements(root):
+        if any(a.tag in SKIP_TAGS for a in el.iterancestors()) or is_hidden(el):
             continue
         fg = text_color(el) or BLACK
         bg, _ = background_of(el)
