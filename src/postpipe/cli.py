@@ -133,7 +133,8 @@ def cmd_build(args: argparse.Namespace, env: Env) -> int:
     out = Path(args.out) if args.out else settings.root / "build"
     report = build_site(settings, out, drafts=args.drafts, jobs=args.jobs)
     for finding in report.findings:
-        env.finding(finding)
+        if finding.level != "info":  # notes are for 'check'
+            env.finding(finding)
     root = settings.root
     changes = f"{report.rendered_now} rendered, {_plural(report.written, 'file')} written" + (
         f", {report.removed} removed" if report.removed else ""

@@ -52,7 +52,7 @@ import jinja2
 
 from .build import Builder, FileContent, RenderedPost, post_files
 from .cache import Entry
-from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, WARNING, Finding, from_errors
+from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, INFO, WARNING, Finding, from_errors
 from .config import Settings
 from .content import Post
 from .errors import ContentError, ErrorGroup, PostpipeError
@@ -714,7 +714,36 @@ def _email_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
         "percent": min(100, round(100 * size / CLIP_BYTES)),
         "level": level,
         "text": email.text,
+        "clients": _client_rows(email.html),
     }
+
+
+def _client_rows(html: str) -> list[dict[str, Any]]:
+    """Per mail client: what it ignores of this email (the caniemail data)."""
+    from .checks.clients import support_report
+
+    rows = []
+    for row in support_report(html).summary():
+        layout, cosmetic = row["layout"], row["cosmetic"]
+        parts = []
+        if layout:
+            parts.append(
+                f"{len(layout)} layout feature{'s' if len(layout) > 1 else ''} without a "
+                f"fallback ({', '.join(layout)})"
+            )
+        if cosmetic:
+            parts.append(
+                f"{len(cosmetic)} cosmetic feature{'s' if len(cosmetic) > 1 else ''} ignored "
+                f"({', '.join(cosmetic)})"
+            )
+        rows.append(
+            {
+                "client": row["client"],
+                "text": "; ".join(parts) or "everything supported",
+                "level": "error" if layout else "warn" if cosmetic else "ok",
+            }
+        )
+    return rows
 
 
 def _base_context(preview: Preview, snap: Snapshot, watch: str) -> dict[str, Any]:
@@ -776,7 +805,9 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         "chips": _chips(entry, status),
         "date": _short_date(post.date, time_too=True) if post else "",
         "author": post.author if post else "",
-        "findings": [_finding_view(f, snap) for f in entry.findings],
+        # infos (cosmetic client support, placeholders in a draft) are notes, not problems
+        "findings": [_finding_view(f, snap) for f in entry.findings if f.level != INFO],
+        "notes": [_finding_view(f, snap) for f in entry.findings if f.level == INFO],
         "counts": _counts(entry.findings),
     }
     if entry.crash:

@@ -16,7 +16,7 @@ from ..config import Settings
 from ..content import cut_slug
 from ..errors import PostpipeError, TemplateError
 from ..render.sanitize import unsafe_parts
-from . import a11y, darkmode, placeholders
+from . import a11y, clients, darkmode, placeholders
 from .base import ERROR, INFO, WARNING, Finding
 
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
@@ -280,6 +280,7 @@ RULES: list[Callable[[RenderedPost], list[Finding]]] = [
     placeholders.check,
     a11y.check,
     darkmode.check,
+    clients.check,
 ]
 
 
