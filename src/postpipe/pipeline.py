@@ -16,7 +16,7 @@ from pathlib import Path
 from .assets import digest, file_digest
 from .build import FileContent, RenderedPost
 from .cache import Prepared, build_files
-from .checks import ERROR, Finding, check_stylesheet, from_errors
+from .checks import ERROR, Finding, check_stylesheet, from_errors, spam
 from .config import Settings
 from .errors import ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
@@ -254,6 +254,7 @@ def check_site(settings: Settings, *, links: bool = False) -> tuple[list[Finding
     except ErrorGroup as exc:  # no posts/ folder
         return from_errors(exc.errors), 0
     findings = from_errors(site.errors) + site.findings + check_stylesheet(settings)
+    findings += spam.site_findings(site)
     checked = len(site.entries) + len(site.broken)
     return findings, checked
 

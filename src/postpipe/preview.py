@@ -715,7 +715,34 @@ def _email_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
         "level": level,
         "text": email.text,
         "clients": _client_rows(email.html),
+        "spam": _spam_line(s, email),
     }
+
+
+def _spam_line(settings: Settings, email: Any) -> dict[str, str]:
+    """The newsletter's SpamAssassin score, as ``postpipe check`` last computed it
+    (the preview never waits for SpamAssassin)."""
+    from .checks import spam
+
+    if spam.installed() is None:
+        return {
+            "level": "muted",
+            "text": "SpamAssassin is not installed (apt-get install spamassassin) — no spam score",
+        }
+    result = spam.cached(
+        spam.newsletter_message(settings, email), spam.cache_dir(settings.state_dir)
+    )
+    if result is None:
+        return {"level": "muted", "text": "not scored yet: run postpipe check"}
+    level = (
+        "error"
+        if result.score >= spam.ERROR_AT
+        else "warn"
+        if result.score >= spam.WARN_AT
+        else "ok"
+    )
+    top = result.top(3)
+    return {"level": level, "text": f"{result.score:.1f} (5 is spam)" + (f": {top}" if top else "")}
 
 
 def _client_rows(html: str) -> list[dict[str, Any]]:

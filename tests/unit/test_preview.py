@@ -893,6 +893,10 @@ def test_post_page_shows_client_support_and_notes(shared: Running) -> None:
     notes = doc.cssselect(".pp-notes .pp-note-item")
     assert notes and "cosmetic features some clients ignore" in notes[0].text_content()
     assert not doc.cssselect('[data-pp-region="checks"] .pp-finding')
+    # the spam score as 'postpipe check' last computed it; the preview never waits for it
+    spam = doc.cssselect(".pp-spam")[0].text_content()
+    assert spam in ("not scored yet: run postpipe check",
+                    "SpamAssassin is not installed (apt-get install spamassassin) — no spam score")
 
 
 def test_the_email_route_serves_dark_and_inverted(shared: Running) -> None:
