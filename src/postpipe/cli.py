@@ -168,7 +168,7 @@ def cmd_check(args: argparse.Namespace, env: Env) -> int:
     from .pipeline import check_site
 
     settings = _settings(args, env)
-    findings, checked = check_site(settings, links=args.links)
+    findings, checked = check_site(settings, links=args.links, now=env.now())
     if args.json:
         import json
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .assets import digest, file_digest
@@ -243,7 +244,9 @@ def _prune_dirs(folder: Path, top: Path) -> None:
 # check
 
 
-def check_site(settings: Settings, *, links: bool = False) -> tuple[list[Finding], int]:
+def check_site(
+    settings: Settings, *, links: bool = False, now: datetime | None = None
+) -> tuple[list[Finding], int]:
     """``postpipe check``: every finding of every post, drafts included; never raises
     for bad posts (they become findings). Uses the render cache like ``build``.
     ``links`` also checks every external link over the network (``check --links``)."""
@@ -255,6 +258,10 @@ def check_site(settings: Settings, *, links: bool = False) -> tuple[list[Finding
         return from_errors(exc.errors), 0
     findings = from_errors(site.errors) + site.findings + check_stylesheet(settings)
     findings += spam.site_findings(site)
+    if links:
+        from .checks import links as linkcheck
+
+        findings += linkcheck.site_findings(site, now or datetime.now(UTC))
     checked = len(site.entries) + len(site.broken)
     return findings, checked
 

@@ -65,7 +65,7 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     names = {f.env for f in FIELDS}
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith("POSTPIPE_") and k not in names}
-    environ.update(PYTHONUTF8="1", PYTHONIOENCODING="utf-8",
-                   POSTPIPE_NOW="2026-05-04T10:00:00+00:00", **env)
+    environ.update({"PYTHONUTF8": "1", "PYTHONIOENCODING": "utf-8",
+                    "POSTPIPE_NOW": "2026-05-04T10:00:00+00:00", **env})
     return subprocess.run([sys.executable, "-m", "postpipe", *args], env=environ,
                           capture_output=True, text=True, encoding="utf-8", timeout=120)
