@@ -57,3 +57,21 @@ def test_in_a_draft_a_placeholder_is_info(tmp_path):
     out = findings(tmp_path, "TODO: photos.\n", rule="placeholder",
                    front=FRONT + "draft: true\n")
     assert [f.level for f in out] == ["info"]
+
+
+def test_publish_refuses_a_newsletter_with_a_placeholder(tmp_path):
+    from gatekit import ENV, post_text, run, write
+
+    root = write(tmp_path, {
+        "posts/a.md": post_text(FRONT, "The venue is TK.\n"),
+        "posts/b.md": post_text(FRONT.replace("title: A post", "title: B post"),
+                                "All done.\n"),
+    })
+    result = run("publish", "--root", str(root), **ENV)
+    assert result.returncode == 1
+    out = result.stdout + result.stderr
+    assert "posts/a.md:10" in out and "placeholder left in the text: 'TK'" in out
+    assert "skip   a-post: it has errors" in out
+    assert not (root / "public" / "a-post").exists()  # the broken post is left out …
+    assert (root / "public" / "b-post" / "index.html").is_file()  # … the other goes on
+    assert "prepared b-post" in out and "a-post" not in out.split("skip")[0]

@@ -8,13 +8,12 @@ from typing import Any
 
 from ..build import RenderedPost
 from .base import ERROR, WARNING, Finding, find_line
-from .css import background_of, contrast, font_px, hex_of, is_bold, is_hidden, text_color
+from .css import contrast, hex_of, text_styles
 
 MIN_CONTRAST = 4.5  # WCAG AA, normal text: below is a warning
 MIN_LARGE_CONTRAST = 3.0  # WCAG AA, large text (24 px, or 18.66 px bold); normal text below: error
 WHITE = (255.0, 255.0, 255.0)
 BLACK = (0.0, 0.0, 0.0)
-SKIP_TAGS = {"head", "title", "style", "script", "noscript", "xml"}
 
 #: Link texts that say nothing out of context (a screen reader lists links alone).
 GENERIC_LINK_TEXT = frozenset(
@@ -44,34 +43,19 @@ def parse(html: str) -> Any:
     return lxml.html.document_fromstring(html)
 
 
-def text_elements(root: Any) -> list[tuple[Any, str]]:
-    """Each element that has text of its own (its text, or a child's tail)."""
-    out: list[tuple[Any, str]] = []
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
-            continue
-        parts = [el.text or ""] + [c.tail or "" for c in el]
-        text = " ".join(p.strip() for p in parts if p.strip())
-        if text.replace("\u00a0", "").strip():
-            out.append((el, text))
-    return out
-
-
 def contrast_findings(r: RenderedPost) -> list[Finding]:
     """Body text against its background in the inlined email (light scheme)."""
     if r.email is None or r.post.newsletter is None:
         return []
     post = r.post
     seen: dict[tuple[str, str], tuple[str, float, int, str]] = {}
-    root = parse(r.email.html)
-    for el, text in text_elements(root):
-        if any(a.tag in SKIP_TAGS for a in el.iterancestors()) or is_hidden(el):
+    for t in text_styles(r.email.html):
+        if t.hidden:
             continue
-        fg = text_color(el) or BLACK
-        bg, _ = background_of(el)
-        bg = bg or WHITE
+        fg = t.color or BLACK
+        bg = t.background or WHITE
         ratio = contrast(fg, bg)
-        large = font_px(el) >= 24 or (is_bold(el) and font_px(el) >= 18.66)
+        large = t.font_px >= 24 or (t.bold and t.font_px >= 18.66)
         if ratio >= (MIN_LARGE_CONTRAST if large else MIN_CONTRAST):
             continue
         level = WARNING if large or ratio >= MIN_LARGE_CONTRAST else ERROR
@@ -80,7 +64,7 @@ def contrast_findings(r: RenderedPost) -> list[Finding]:
             lvl, rt, n, sample = seen[key]
             seen[key] = (ERROR if ERROR in (lvl, level) else WARNING, min(rt, ratio), n + 1, sample)
         else:
-            seen[key] = (level, ratio, 1, text)
+            seen[key] = (level, ratio, 1, t.text)
     out = []
     for (fg_hex, bg_hex), (level, ratio, n, sample) in seen.items():
         snippet = sample[:40] + ("…" if len(sample) > 40 else "")

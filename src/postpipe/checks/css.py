@@ -4,7 +4,8 @@ an element of an inlined email (inline ``style`` and the old HTML attributes).""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 RGB = tuple[float, float, float]
@@ -109,22 +110,6 @@ def style_of(el: Any) -> dict[str, str]:
     return declarations(el.get("style") or "")
 
 
-def ancestors(el: Any) -> Iterator[Any]:
-    """``el`` and its ancestors, innermost first."""
-    while el is not None:
-        yield el
-        el = el.getparent()
-
-
-def text_color(el: Any) -> RGB | None:
-    """The colour text in ``el`` is drawn in (None: the client's default)."""
-    for a in ancestors(el):
-        value = style_of(a).get("color") or (a.get("color") if a.tag == "font" else None)
-        if value:
-            return parse_color(value)
-    return None
-
-
 def own_background(el: Any) -> str | None:
     """The background an element paints itself, as written (None: transparent)."""
     st = style_of(el)
@@ -133,46 +118,6 @@ def own_background(el: Any) -> str | None:
             return st[name]
     bg = el.get("bgcolor")
     return str(bg) if bg else None
-
-
-def background_of(el: Any) -> tuple[RGB | None, Any]:
-    """The nearest painted background behind ``el`` and the element that paints it."""
-    for a in ancestors(el):
-        value = own_background(a)
-        if value:
-            c = background_color(value)
-            if c is not None or "url(" in value:
-                return c, a
-    return None, None
-
-
-def is_hidden(el: Any) -> bool:
-    for a in ancestors(el):
-        st = style_of(a)
-        if st.get("display", "").startswith("none") or st.get("mso-hide") == "all":
-            return True
-        if st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden":
-            return True
-    return False
-
-
-def font_px(el: Any) -> float:
-    for a in ancestors(el):
-        size = style_of(a).get("font-size", "")
-        m = re.match(r"([\d.]+)\s*(px|pt)?", size)
-        if m:
-            return float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
-    return 16.0
-
-
-def is_bold(el: Any) -> bool:
-    for a in ancestors(el):
-        if a.tag in ("b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"):
-            return True
-        weight = style_of(a).get("font-weight", "")
-        if weight:
-            return weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
-    return False
 
 
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
@@ -219,3 +164,69 @@ def resolve_vars(value: str, variables: dict[str, str]) -> str:
             break
         value = new
     return value
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """The resolved style of one run of text in an inlined email."""
+
+    text: str
+    color: RGB | None  # None: the client's default (or a colour that cannot be judged)
+    color_set: bool  # a colour is written somewhere above the text
+    background: RGB | None  # the nearest painted background (None: none, or an image)
+    painted: bool  # something above the text paints a background
+    hidden: bool
+    font_px: float
+    bold: bool
+
+
+_SKIP_TEXT = {"head", "title", "style", "script", "noscript", "xml"}
+_BOLD_TAGS = {"b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+@lru_cache(maxsize=16)
+def text_styles(html: str) -> tuple[TextStyle, ...]:
+    """Every run of text of an inlined email with its inherited style, in one walk
+    from the root (the inline ``style``, ``bgcolor`` and ``<font color>``)."""
+    import lxml.html
+
+    root = lxml.html.document_fromstring(html)
+    out: list[TextStyle] = []
+
+    def walk(el: Any, state: tuple[Any, ...]) -> None:
+        if not isinstance(el.tag, str) or el.tag in _SKIP_TEXT:
+            return
+        color, color_set, bg, painted, hidden, size, bold = state
+        st = style_of(el)
+        value = st.get("color") or (el.get("color") if el.tag == "font" else None)
+        if value:
+            color, color_set = parse_color(value), True
+        own = own_background(el)
+        if own:
+            c = background_color(own)
+            if c is not None or "url(" in own:
+                bg, painted = c, True
+        if (
+            st.get("display", "").startswith("none")
+            or st.get("mso-hide") == "all"
+            or (st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden")
+        ):
+            hidden = True
+        m = re.match(r"([\d.]+)\s*(px|pt)?", st.get("font-size", ""))
+        if m:
+            size = float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
+        weight = st.get("font-weight", "")
+        if el.tag in _BOLD_TAGS:
+            bold = True
+        elif weight:
+            bold = weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
+        state = (color, color_set, bg, painted, hidden, size, bold)
+        parts = [el.text or ""] + [c.tail or "" for c in el]
+        text = " ".join(p.strip() for p in parts if p.strip())
+        if text.replace("\u00a0", "").strip():
+            out.append(TextStyle(text, color, color_set, bg, painted, hidden, size, bold))
+        for child in el:
+            walk(child, state)
+
+    walk(root, (None, False, None, False, False, 16.0, False))
+    return tuple(out)

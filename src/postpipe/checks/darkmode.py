@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..build import RenderedPost
-from .a11y import SKIP_TAGS, parse, text_elements
 from .base import WARNING, Finding
-from .css import background_of, is_hidden, luminance, text_color
+from .css import luminance, text_styles
 
 RULE = "dark-mode"
 #: a logo whose opaque pixels are darker than this (WCAG relative luminance) …
@@ -25,25 +24,19 @@ DARK_LOGO_LUMINANCE = 0.12
 TRANSPARENT_SHARE = 0.05
 
 
-def _explicit_color(el: Any) -> bool:
-    return text_color(el) is not None
-
-
 def colour_findings(r: RenderedPost) -> list[Finding]:
     if r.email is None or r.post.newsletter is None:
         return []
     post = r.post
     no_bg: list[str] = []
     no_fg: list[str] = []
-    for el, text in text_elements(parse(r.email.html)):
-        if any(a.tag in SKIP_TAGS for a in el.iterancestors()) or is_hidden(el):
+    for t in text_styles(r.email.html):
+        if t.hidden:
             continue
-        colored = _explicit_color(el)
-        _, painter = background_of(el)
-        if colored and painter is None:
-            no_bg.append(text)
-        elif not colored and painter is not None:
-            no_fg.append(text)
+        if t.color_set and not t.painted:
+            no_bg.append(t.text)
+        elif not t.color_set and t.painted:
+            no_fg.append(t.text)
     out = []
     for texts, what, hint in (
         (
