@@ -1,7 +1,13 @@
-"""The rules of DESIGN §4: findings with level, place and hint.
+"""The rules of DESIGN §4: findings with level, place, hint and a stable rule id.
 
-``run_checks`` never raises and never prints; ``check``, ``build``, ``publish``
-and the preview all use it.
+``check_post`` runs every per-post rule on one rendered post (pure: no network,
+no files written); its findings are cached with the render, so ``build``,
+``check``, ``publish``, ``send`` and the preview share them. The families live
+in their own modules and are listed in :data:`RULES`: ``placeholders``, ``a11y``
+(contrast, link text, heading order, lang), ``darkmode``, ``clients`` (caniemail
+data). Site-wide and slow or networked rules run in ``postpipe check`` only:
+:func:`check_stylesheet`, ``spam`` (SpamAssassin) and ``links``
+(``check --links``). README "Checks" lists every rule id.
 """
 
 from __future__ import annotations
