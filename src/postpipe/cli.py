@@ -133,7 +133,8 @@ def cmd_build(args: argparse.Namespace, env: Env) -> int:
     out = Path(args.out) if args.out else settings.root / "build"
     report = build_site(settings, out, drafts=args.drafts, jobs=args.jobs)
     for finding in report.findings:
-        env.finding(finding)
+        if finding.level != "info":  # notes are for 'check'
+            env.finding(finding)
     root = settings.root
     changes = f"{report.rendered_now} rendered, {_plural(report.written, 'file')} written" + (
         f", {report.removed} removed" if report.removed else ""
@@ -167,11 +168,22 @@ def cmd_check(args: argparse.Namespace, env: Env) -> int:
     from .pipeline import check_site
 
     settings = _settings(args, env)
-    findings, checked = check_site(settings)
+    findings, checked = check_site(settings, links=args.links, now=env.now())
+    if args.json:
+        import json
+
+        print(
+            env.redact(json.dumps([f.as_json() for f in findings], indent=2, ensure_ascii=False)),
+            file=env.stdout,
+            flush=True,
+        )
+        if args.strict and settings.warnings:
+            return 1
+        return 1 if has_errors(findings, strict=args.strict) else 0
     for finding in findings:
         env.finding(finding, strict=args.strict)
     errors = sum(f.level == "error" for f in findings)
-    warnings = len(findings) - errors
+    warnings = sum(f.level == "warning" for f in findings)
     env.out(
         f"Checked {_plural(checked, 'post')}: {_plural(errors, 'error')}, "
         f"{_plural(warnings, 'warning')}"
@@ -383,9 +395,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         cmd_check,
         "validate every post, its blog page and its newsletter",
-        "example:\n  postpipe check --strict",
+        "examples:\n  postpipe check --strict\n  postpipe check --json > findings.json\n"
+        "  postpipe check --links",
     )
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print every finding as JSON (post, path, line, level, rule, message, hint)",
+    )
+    p.add_argument(
+        "--links",
+        action="store_true",
+        help="also check every external link over the network (cached for 24 h)",
+    )
 
     p = add(
         "publish",

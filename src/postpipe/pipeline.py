@@ -11,12 +11,13 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .assets import digest, file_digest
 from .build import FileContent, RenderedPost
 from .cache import Prepared, build_files
-from .checks import ERROR, Finding, from_errors
+from .checks import ERROR, Finding, check_stylesheet, from_errors, spam
 from .config import Settings
 from .errors import ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
@@ -243,16 +244,24 @@ def _prune_dirs(folder: Path, top: Path) -> None:
 # check
 
 
-def check_site(settings: Settings) -> tuple[list[Finding], int]:
+def check_site(
+    settings: Settings, *, links: bool = False, now: datetime | None = None
+) -> tuple[list[Finding], int]:
     """``postpipe check``: every finding of every post, drafts included; never raises
-    for bad posts (they become findings). Uses the render cache like ``build``."""
+    for bad posts (they become findings). Uses the render cache like ``build``.
+    ``links`` also checks every external link over the network (``check --links``)."""
     try:
         site = load_site(settings, drafts=True)
     except TemplateError as exc:
         return from_errors([exc]), 0
     except ErrorGroup as exc:  # no posts/ folder
         return from_errors(exc.errors), 0
-    findings = from_errors(site.errors) + site.findings
+    findings = from_errors(site.errors) + site.findings + check_stylesheet(settings)
+    findings += spam.site_findings(site)
+    if links:
+        from .checks import links as linkcheck
+
+        findings += linkcheck.site_findings(site, now or datetime.now(UTC))
     checked = len(site.entries) + len(site.broken)
     return findings, checked
 

@@ -52,7 +52,7 @@ import jinja2
 
 from .build import Builder, FileContent, RenderedPost, post_files
 from .cache import Entry
-from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, Finding, from_errors
+from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, INFO, WARNING, Finding, from_errors
 from .config import Settings
 from .content import Post
 from .errors import ContentError, ErrorGroup, PostpipeError
@@ -642,13 +642,14 @@ def _chips(entry: PostEntry, status: Mapping[str, Any] | None) -> list[dict[str,
 def _counts(findings: Iterable[Finding]) -> dict[str, int]:
     findings = list(findings)
     errors = sum(f.level == ERROR for f in findings)
-    return {"errors": errors, "warnings": len(findings) - errors}
+    return {"errors": errors, "warnings": sum(f.level == WARNING for f in findings)}
 
 
 def _finding_view(f: Finding | PostpipeError, snap: Snapshot) -> dict[str, Any]:
     path = f.path or ""
     return {
         "level": getattr(f, "level", ERROR),
+        "rule": getattr(f, "rule", ""),
         "where": _display_where(path, f.line, snap.settings.root),
         "message": f.message,
         "hint": f.hint,
@@ -713,7 +714,63 @@ def _email_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
         "percent": min(100, round(100 * size / CLIP_BYTES)),
         "level": level,
         "text": email.text,
+        "clients": _client_rows(email.html),
+        "spam": _spam_line(s, email),
     }
+
+
+def _spam_line(settings: Settings, email: Any) -> dict[str, str]:
+    """The newsletter's SpamAssassin score, as ``postpipe check`` last computed it
+    (the preview never waits for SpamAssassin)."""
+    from .checks import spam
+
+    if spam.installed() is None:
+        return {
+            "level": "muted",
+            "text": "SpamAssassin is not installed (apt-get install spamassassin) — no spam score",
+        }
+    result = spam.cached(
+        spam.newsletter_message(settings, email), spam.cache_dir(settings.state_dir)
+    )
+    if result is None:
+        return {"level": "muted", "text": "not scored yet: run postpipe check"}
+    level = (
+        "error"
+        if result.score >= spam.ERROR_AT
+        else "warn"
+        if result.score >= spam.WARN_AT
+        else "ok"
+    )
+    top = result.top(3)
+    return {"level": level, "text": f"{result.score:.1f} (5 is spam)" + (f": {top}" if top else "")}
+
+
+def _client_rows(html: str) -> list[dict[str, Any]]:
+    """Per mail client: what it ignores of this email (the caniemail data)."""
+    from .checks.clients import support_report
+
+    rows = []
+    for row in support_report(html).summary():
+        layout, cosmetic = row["layout"], row["cosmetic"]
+        parts = []
+        if layout:
+            parts.append(
+                f"{len(layout)} layout feature{'s' if len(layout) > 1 else ''} without a "
+                f"fallback ({', '.join(layout)})"
+            )
+        if cosmetic:
+            parts.append(
+                f"{len(cosmetic)} cosmetic feature{'s' if len(cosmetic) > 1 else ''} ignored "
+                f"({', '.join(cosmetic)})"
+            )
+        rows.append(
+            {
+                "client": row["client"],
+                "text": "; ".join(parts) or "everything supported",
+                "level": "error" if layout else "warn" if cosmetic else "ok",
+            }
+        )
+    return rows
 
 
 def _base_context(preview: Preview, snap: Snapshot, watch: str) -> dict[str, Any]:
@@ -775,7 +832,9 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         "chips": _chips(entry, status),
         "date": _short_date(post.date, time_too=True) if post else "",
         "author": post.author if post else "",
-        "findings": [_finding_view(f, snap) for f in entry.findings],
+        # infos (cosmetic client support, placeholders in a draft) are notes, not problems
+        "findings": [_finding_view(f, snap) for f in entry.findings if f.level != INFO],
+        "notes": [_finding_view(f, snap) for f in entry.findings if f.level == INFO],
         "counts": _counts(entry.findings),
     }
     if entry.crash:
@@ -831,6 +890,27 @@ def email_for_preview(snap: Snapshot, email_html: str) -> str:
     site = snap.builder.site
     pattern = re.compile(r'(\b(?:src|background)=["\'])' + re.escape(site.url) + "/")
     return pattern.sub(lambda m: m.group(1) + site.base_path + "/", email_html)
+
+
+_DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
+#: what an inverting client (the Gmail app, Outlook) does, near enough: every colour
+#: inverted, pictures kept as they are
+INVERT_CSS = (
+    "<style>html{filter:invert(1) hue-rotate(180deg);background:#fff}"
+    "img,picture,video{filter:invert(1) hue-rotate(180deg)}</style>"
+)
+
+
+def email_in_scheme(html: str, scheme: str) -> str:
+    """The email as a client shows it in ``scheme``: ``light`` (as sent), ``dark``
+    (its own ``prefers-color-scheme: dark`` rules applied, as Apple Mail does) or
+    ``invert`` (colours inverted, as the Gmail app and Outlook do)."""
+    if scheme == "dark":
+        return _DARK_MEDIA.sub("@media all", html)
+    if scheme == "invert":
+        head = html.lower().find("</head>")
+        return html[:head] + INVERT_CSS + html[head:] if head >= 0 else INVERT_CSS + html
+    return html
 
 
 # ---------------------------------------------------------------------------
@@ -1030,7 +1110,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._not_found(snap)
                 return
             body = email.html if "as-sent" in query else email_for_preview(snap, email.html)
-            self._send(200, body)
+            self._send(200, email_in_scheme(body, (query.get("scheme") or ["light"])[0]))
         else:
             self._not_found(snap)
 

@@ -76,7 +76,7 @@ def test_every_newsletter_post_has_both_files(built, newsletters):
     assert len(newsletters) == 3
     names = sorted(p.name for p in built.newsletters.iterdir())
     assert names == sorted(f"{slug}.{ext}" for slug in newsletters for ext in ("html", "txt"))
-    assert built.report.findings == []
+    assert [f for f in built.report.findings if f.level != "info"] == []  # notes allowed
 
 
 def test_every_classed_element_has_inline_style(newsletters):
@@ -205,7 +205,7 @@ def test_unsubscribe_merge_tag_survives_byte_for_byte(sample_build, target, inli
             assert tag in list(iter_hrefs(raw.decode())), path.name
         else:
             assert tag.encode() in raw, f"{path.name}: {tag} missing in the text part"
-    assert built.report.findings == []
+    assert [f for f in built.report.findings if f.level != "info"] == []  # notes allowed
 
 
 @pytest.mark.parametrize("inliner", INLINERS)

@@ -882,3 +882,28 @@ def test_a_site_under_a_sub_path_is_served_there(site: Path, make_preview, serve
     assert images and all(src.startswith("/news/assets/") for src in images), images
     for src in images:
         assert running.get(src).status == 200
+
+
+def test_post_page_shows_client_support_and_notes(shared: Running) -> None:
+    doc = shared.get(f"/_preview/posts/{SUMMIT}").doc()
+    clients = doc.cssselect(".pp-clients")[0].text_content()
+    assert "Mail clients: 0 with layout problems" in clients
+    assert "Outlook Windows: " in clients and "cosmetic feature" in clients
+    assert "border-radius" in clients and "Apple Mail (iOS): everything supported" in clients
+    # the cosmetic summary is a note, not a problem: the post still passes
+    notes = doc.cssselect(".pp-notes .pp-note-item")
+    assert notes and "cosmetic features some clients ignore" in notes[0].text_content()
+    assert not doc.cssselect('[data-pp-region="checks"] .pp-finding')
+    # the spam score as 'postpipe check' last computed it; the preview never waits for it
+    spam = doc.cssselect(".pp-spam")[0].text_content()
+    assert spam in ("not scored yet: run postpipe check",
+                    "SpamAssassin is not installed (apt-get install spamassassin) — no spam score")
+
+
+def test_the_email_route_serves_dark_and_inverted(shared: Running) -> None:
+    light = shared.get(f"/_preview/email/{SUMMIT}").body.decode()
+    dark = shared.get(f"/_preview/email/{SUMMIT}?scheme=dark").body.decode()
+    inverted = shared.get(f"/_preview/email/{SUMMIT}?scheme=invert").body.decode()
+    assert "(prefers-color-scheme: dark)" in light and "@media all" not in light
+    assert "@media all" in dark and "(prefers-color-scheme: dark)" not in dark
+    assert "filter:invert(1)" in inverted and "filter:invert(1)" not in light

@@ -47,7 +47,33 @@
       b.setAttribute("aria-pressed", String(b.dataset.ppWidth === width));
     }
   }
+  // The email frames in a colour scheme: "light" (as sent), "dark" (the email's own
+  // prefers-color-scheme rules, as Apple Mail shows it) or "invert" (what the Gmail
+  // app and Outlook do to an email without them). The server rewrites the HTML.
+  function schemeSrc(name, src) {
+    const scheme = sessionStorage.getItem("pp-scheme") || "light";
+    if (!name.startsWith("email") || scheme === "light") return src;
+    return src + (src.includes("?") ? "&" : "?") + "scheme=" + scheme;
+  }
+  function applyScheme() {
+    const scheme = sessionStorage.getItem("pp-scheme") || "light";
+    for (const b of document.querySelectorAll("[data-pp-scheme]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.ppScheme === scheme));
+    }
+    for (const f of document.querySelectorAll("iframe[data-pp-frame^='email']:not(.pp-next)")) {
+      const base = f.dataset.ppSrc || f.getAttribute("src");
+      f.dataset.ppSrc = base;
+      const want = schemeSrc(f.dataset.ppFrame, base);
+      if (f.getAttribute("src") !== want) f.setAttribute("src", want);
+    }
+  }
   document.addEventListener("click", (ev) => {
+    const scheme = ev.target.closest("[data-pp-scheme]");
+    if (scheme) {
+      sessionStorage.setItem("pp-scheme", scheme.dataset.ppScheme);
+      applyScheme();
+      return;
+    }
     const tab = ev.target.closest("[data-pp-tab]");
     if (tab) {
       history.replaceState(null, "", "#" + tab.dataset.ppTab);
@@ -105,6 +131,7 @@
       oldPage.replaceWith(document.importNode(newPage, true));
       applyTab();
       applyWidth();
+      applyScheme();
       return;
     }
     oldPage.dataset.watch = newPage.dataset.watch;
@@ -118,7 +145,10 @@
     for (const frame of newPage.querySelectorAll("iframe[data-pp-frame]")) {
       const name = CSS.escape(frame.dataset.ppFrame);
       const old = oldPage.querySelector(`iframe[data-pp-frame="${name}"]:not(.pp-next)`);
-      if (old) swapFrame(old, frame.getAttribute("src"));
+      if (old) {
+        old.dataset.ppSrc = frame.getAttribute("src");
+        swapFrame(old, schemeSrc(frame.dataset.ppFrame, frame.getAttribute("src")));
+      }
     }
   }
 
@@ -178,6 +208,7 @@
   function start() {
     applyTab();
     applyWidth();
+    applyScheme();
     if (mode === "blog") {
       const y = sessionStorage.getItem(scrollKey);
       if (y !== null) {

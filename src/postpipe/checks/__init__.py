@@ -1,22 +1,30 @@
-"""The rules of DESIGN §4: findings with level, place and hint.
+"""The rules of DESIGN §4: findings with level, place, hint and a stable rule id.
 
-``run_checks`` never raises and never prints; ``check``, ``build``, ``publish``
-and the preview all use it.
+``check_post`` runs every per-post rule on one rendered post (pure: no network,
+no files written); its findings are cached with the render, so ``build``,
+``check``, ``publish``, ``send`` and the preview share them. The families live
+in their own modules and are listed in :data:`RULES`: ``placeholders``, ``a11y``
+(contrast, link text, heading order, lang), ``darkmode``, ``clients`` (caniemail
+data). Site-wide and slow or networked rules run in ``postpipe check`` only:
+:func:`check_stylesheet`, ``spam`` (SpamAssassin) and ``links``
+(``check --links``). README "Checks" lists every rule id.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from .build import RenderedPost
-from .content import cut_slug
-from .errors import PostpipeError
-from .render.sanitize import unsafe_parts
+from ..build import RenderedPost
+from ..config import Settings
+from ..content import cut_slug
+from ..errors import PostpipeError, TemplateError
+from ..render.sanitize import unsafe_parts
+from . import a11y, clients, darkmode, placeholders
+from .base import ERROR, INFO, WARNING, Finding
 
-ERROR, WARNING = "error", "warning"
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
 CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
 MAX_SUBJECT = 80
@@ -26,27 +34,19 @@ MAX_IMAGE_BYTES = 1024 * 1024
 _LOOPBACK = re.compile(r"^http://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)")
 
 
-@dataclass(frozen=True)
-class Finding:
-    level: str
-    path: str
-    line: int | None
-    message: str
-    hint: str | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else self.path
-
-    def render(self) -> str:
-        level = "" if self.level == ERROR else f"{self.level}: "
-        text = f"{self.where}: {level}{self.message}"
-        return text + (f"\n  hint: {self.hint}" if self.hint else "")
-
-
 def from_errors(errors: Iterable[PostpipeError]) -> list[Finding]:
     """Load errors (front matter, templates) as error findings."""
-    return [Finding(ERROR, e.path or "", e.line, e.message, e.hint) for e in errors]
+    return [
+        Finding(ERROR, e.path or "", e.line, e.message, e.hint, rule=_load_rule(e)) for e in errors
+    ]
+
+
+def _load_rule(e: PostpipeError) -> str:
+    if isinstance(e, TemplateError):
+        return "template"
+    if "is already used by" in e.message:
+        return "duplicate-slug"
+    return "front-matter"
 
 
 def _body_line(r: RenderedPost, needle: str) -> int | None:
@@ -95,12 +95,14 @@ def check_post(r: RenderedPost) -> list[Finding]:
     """Every rule for one rendered post."""
     post, out = r.post, []
 
-    def add(level: str, line: int | None, message: str, hint: str | None = None) -> None:
-        out.append(Finding(level, post.rel, line, message, hint))
+    def add(
+        level: str, line: int | None, message: str, hint: str | None = None, *, rule: str = ""
+    ) -> None:
+        out.append(Finding(level, post.rel, line, message, hint, rule=rule))
 
     refused = {src for src, _, _ in r.refused}
     for src, message, hint in r.refused:  # outside posts/, hidden, not an image
-        add(ERROR, _body_line(r, src), message, hint)
+        add(ERROR, _body_line(r, src), message, hint, rule="unsafe-path")
     for href in r.markup.broken_links:
         if href.partition("#")[0] in refused:
             continue
@@ -110,6 +112,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"broken link to another post: '{href}'",
             "link to an existing post file, relative to this one, e.g. "
             "2026-10-22-summit.md (a draft counts as missing)",
+            rule="broken-link",
         )
     for src, asset, alt in r.markup.images:
         line = _body_line(r, src)
@@ -119,6 +122,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 line,
                 f"image '{src}' does not exist",
                 "put the image beside the post or in posts/images/",
+                rule="missing-image",
             )
         if not alt.strip():
             add(
@@ -127,6 +131,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 f"image '{src}' has no alt text",
                 "write ![what the picture shows](path) so screen readers and mail clients "
                 "that block images can describe it",
+                rule="missing-alt",
             )
     for href in r.markup.links:
         if href.startswith("http://") and not _LOOPBACK.match(href):
@@ -135,6 +140,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 _body_line(r, href),
                 f"link to insecure http:// URL: {href}",
                 "use https:// if the site supports it",
+                rule="http-link",
             )
     for asset in r.assets.values():
         line = _body_line(r, asset.source.name) or post.line("image")
@@ -144,6 +150,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 line,
                 f"image '{asset.source.name}' is {asset.width} px wide",
                 f"scale it to at most {MAX_IMAGE_PX} px; mail and phones gain nothing from more",
+                rule="image-too-wide",
             )
         size = asset.source.stat().st_size
         if size > MAX_IMAGE_BYTES:
@@ -152,6 +159,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 line,
                 f"image '{asset.source.name}' is {size // 1024} KB",
                 "compress it below 1 MB (JPEG quality 75-85 is plenty)",
+                rule="image-too-heavy",
             )
     unsafe = unsafe_parts(r.markup.html)
     for part, line in zip(unsafe, _unsafe_html_lines(r, [u.needles for u in unsafe]), strict=True):
@@ -161,6 +169,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"unsafe HTML in the body: {part.what}",
             "no mail client runs scripts; it is removed from the email and the feed "
             "(the blog page keeps it); remove it or embed with a link",
+            rule="unsafe-html",
         )
     if len(post.slug) > LONG_SLUG:
         explicit = "slug" in post.line_of
@@ -170,6 +179,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
             f"the slug has {len(post.slug)} characters",
             ("shorten it" if explicit else "set slug: in the front matter")
             + f" to keep the URL readable, e.g. slug: {cut_slug(post.slug, 50)}",
+            rule="long-slug",
         )
     if not r.summary_given:
         add(
@@ -177,12 +187,15 @@ def check_post(r: RenderedPost) -> list[Finding]:
             post.line("title"),
             "no summary in the front matter",
             "add summary: one or two sentences; the first paragraph is used meanwhile",
+            rule="no-summary",
         )
     out.extend(check_headings(r))
     out.extend(check_event(r))
     if r.email is not None and post.newsletter is not None:
         out.extend(check_email(r))
-    return out
+    for rule in RULES:
+        out.extend(rule(r))
+    return [replace(f, post=post.slug) for f in out]
 
 
 MAX_HEADING = 100  # characters; longer is usually a paragraph that starts with '#'
@@ -197,7 +210,7 @@ _HEADING_HINT = (
 def check_headings(r: RenderedPost) -> list[Finding]:
     """An ``<h1>`` in the body (the page has its title) or a heading over 100
     characters: usually a paragraph that starts with ``#``."""
-    from .render.markup import plain_text
+    from ..render.markup import plain_text
 
     out: list[Finding] = []
     sources = _heading_lines(r)
@@ -212,6 +225,7 @@ def check_headings(r: RenderedPost) -> list[Finding]:
                     line,
                     f"a level-1 heading in the body: '{_short(text)}'",
                     "the title is the page's only <h1>; use '## ' for sections. " + _HEADING_HINT,
+                    rule="heading-h1",
                 )
             )
         elif len(text) > MAX_HEADING:
@@ -222,6 +236,7 @@ def check_headings(r: RenderedPost) -> list[Finding]:
                     line,
                     f"a heading of {len(text)} characters: '{_short(text)}'",
                     f"keep headings under {MAX_HEADING} characters. " + _HEADING_HINT,
+                    rule="heading-length",
                 )
             )
     return out
@@ -270,6 +285,7 @@ def check_event(r: RenderedPost) -> list[Finding]:
             "the event has no start, so the page carries no schema.org Event "
             "(search engines need a startDate) and no calendar links",
             "add event.start: 2027-02-11 09:30 (and event.end)",
+            rule="event-start",
         )
     ]
 
@@ -279,8 +295,8 @@ def check_email(r: RenderedPost) -> list[Finding]:
     post, email, out = r.post, r.email, []
     assert email is not None and post.newsletter is not None
 
-    def add(level: str, key: str, message: str, hint: str | None = None) -> None:
-        out.append(Finding(level, post.rel, post.line(key), message, hint))
+    def add(level: str, key: str, message: str, hint: str | None = None, *, rule: str = "") -> None:
+        out.append(Finding(level, post.rel, post.line(key), message, hint, rule=rule))
 
     size = len(email.html.encode())
     if size > CLIP_BYTES:
@@ -290,6 +306,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             f"the email is {size / 1024:.0f} KB of HTML; Gmail clips "
             "mails over 102 KB and hides the unsubscribe link",
             "shorten the post or move parts of it to the web version",
+            rule="email-size",
         )
     elif size > CLIP_WARN_BYTES:
         add(
@@ -297,6 +314,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter",
             f"the email is {size / 1024:.0f} KB of HTML, close to Gmail's 102 KB clipping limit",
             "the provider adds tracking; leave room",
+            rule="email-size",
         )
     hrefs = email.links  # collected while the mail was rendered, before inlining
     unsub = email.unsubscribe_url
@@ -307,6 +325,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "the newsletter has no unsubscribe link",
             f"the email template must link to {{{{ email.unsubscribe_url }}}} ({unsub}) "
             "in both the HTML and the text part",
+            rule="unsubscribe",
         )
     for bad in ("%7B%7B", "%7D%7D", "*%7C", "%7C*"):
         if bad in email.html:
@@ -315,6 +334,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
                 "newsletter",
                 f"a merge tag was mangled ('{bad}' in the HTML)",
                 "merge tags must survive inlining; report this as a postpipe bug",
+                rule="merge-tag",
             )
             break
     relative = [h for h in hrefs if h and not urlsplit(h).scheme and "{" not in h and "*|" not in h]
@@ -324,6 +344,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter",
             f"relative link in the email: {relative[0]}",
             "every link in an email must be absolute",
+            rule="relative-link",
         )
     subject = post.newsletter.subject
     if len(subject) > MAX_SUBJECT:
@@ -332,6 +353,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter.subject",
             f"the subject has {len(subject)} characters",
             f"keep it under {MAX_SUBJECT}; inboxes cut it off",
+            rule="subject-length",
         )
     if not email.preheader.strip():
         add(
@@ -339,6 +361,7 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter.preheader",
             "the preheader is empty",
             "add newsletter.preheader: the line inboxes show after the subject",
+            rule="preheader",
         )
     elif not 40 <= len(email.preheader) <= 120:
         add(
@@ -346,8 +369,34 @@ def check_email(r: RenderedPost) -> list[Finding]:
             "newsletter.preheader" if "newsletter.preheader" in post.line_of else "newsletter",
             f"the preheader has {len(email.preheader)} characters",
             "inboxes show 40 to 100 characters; aim for that",
+            rule="preheader-length",
         )
     return out
+
+
+#: The rule families beyond the ones above: each a pure function of one rendered
+#: post returning its findings. Add a family here.
+RULES: list[Callable[[RenderedPost], list[Finding]]] = [
+    placeholders.check,
+    a11y.check,
+    darkmode.check,
+    clients.check,
+]
+
+
+def check_stylesheet(settings: Settings) -> list[Finding]:
+    """Site-wide rules: the blog stylesheet's text contrast (the site's own
+    ``templates/static/style.css``, else the built-in one)."""
+    from ..render.templating import PACKAGE_TEMPLATES
+
+    own = settings.root / "templates" / "static" / "style.css"
+    path = own if own.is_file() else PACKAGE_TEMPLATES / "static" / "style.css"
+    rel = "templates/static/style.css" if own.is_file() else "style.css (built-in)"
+    try:
+        css = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return a11y.stylesheet_findings(css, rel)
 
 
 def run_checks(rendered: Iterable[RenderedPost]) -> list[Finding]:
@@ -358,4 +407,20 @@ def run_checks(rendered: Iterable[RenderedPost]) -> list[Finding]:
 
 
 def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
-    return any(f.level == ERROR or strict for f in findings)
+    """An error, or with ``strict`` a warning too (an info never fails a check)."""
+    return any(f.level == ERROR or (strict and f.level == WARNING) for f in findings)
+
+
+__all__ = [
+    "ERROR",
+    "INFO",
+    "RULES",
+    "WARNING",
+    "Finding",
+    "check_email",
+    "check_post",
+    "check_stylesheet",
+    "from_errors",
+    "has_errors",
+    "run_checks",
+]

@@ -1,0 +1,264 @@
+"""The spam score of each newsletter's MIME message, from SpamAssassin where it is
+installed (Debian: ``apt-get install spamassassin``; its rules ship in
+/usr/share/spamassassin, so no ``sa-update`` is needed).
+
+Local rules only (``--local``: no DNS blocklists, no Razor/Pyzor, nothing on the
+network). Every message of a run goes through ONE SpamAssassin process (an mbox
+on stdin): starting it costs about two seconds, scoring a message little. Scores
+are cached by the digest of what was scored in ``.postpipe/cache/spam/``, so an
+unchanged newsletter is never scored twice.
+
+A score of 3 or more is a warning, 5 or more (SpamAssassin's own threshold) an
+error. Without SpamAssassin: one info line saying how to enable it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .base import ERROR, INFO, WARNING, Finding
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..render.email import RenderedEmail
+    from ..site import Site
+
+RULE = "spam-score"
+WARN_AT = 3.0
+ERROR_AT = 5.0
+TIMEOUT = 120  # seconds for one run of SpamAssassin over every message
+CACHE_FORMAT = 1
+_SEP = "From postpipe-spam-check-{} Mon May  4 10:00:00 2026"
+_STATUS = re.compile(r"^X-Spam-Status: .*?score=(-?[\d.]+)", re.M)
+_ROW = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Z][A-Z0-9_]+)\s+(.*)$")
+
+
+@dataclass(frozen=True)
+class SpamResult:
+    score: float
+    #: (points, rule name, description) of every rule that fired
+    rules: tuple[tuple[float, str, str], ...]
+
+    def top(self, n: int = 5) -> str:
+        fired = sorted((r for r in self.rules if r[0] > 0), key=lambda r: -r[0])[:n]
+        return ", ".join(f"{name} ({pts:+.1f}: {desc})" for pts, name, desc in fired)
+
+
+def installed() -> str | None:
+    """The spamassassin command, or None."""
+    return shutil.which("spamassassin")
+
+
+def digest(message: bytes) -> str:
+    return hashlib.sha256(b"%d:" % CACHE_FORMAT + message).hexdigest()[:32]
+
+
+def _parse(report: str) -> SpamResult | None:
+    m = _STATUS.search(report)
+    if m is None:
+        return None
+    rules: list[tuple[float, str, str]] = []
+    table = report.split("---- ----", 1)
+    if len(table) == 2:
+        for line in table[1].split("\n")[1:]:
+            row = _ROW.match(line)
+            if row:
+                rules.append((float(row.group(1)), row.group(2), row.group(3).strip()))
+            elif line.strip() and not line.startswith(" " * 10):
+                break
+    return SpamResult(float(m.group(1)), tuple(rules))
+
+
+def _mbox_escape(message: bytes) -> bytes:
+    return re.sub(rb"(?m)^(>*From )", rb">\1", message)
+
+
+def score(messages: Mapping[str, bytes], cache_dir: Path | None) -> dict[str, SpamResult]:
+    """Score messages (name → RFC 5322 bytes); cached ones are not scored again.
+
+    Returns an empty dict when SpamAssassin is not installed; a message it could
+    not score is left out."""
+    exe = installed()
+    if exe is None:
+        return {}
+    out: dict[str, SpamResult] = {}
+    todo: dict[str, tuple[str, bytes]] = {}
+    for name, message in messages.items():
+        d = digest(message)
+        cached = _read(cache_dir, d)
+        if cached is not None:
+            out[name] = cached
+        else:
+            todo[name] = (d, message)
+    if not todo:
+        return out
+    names = list(todo)
+    mbox = b"".join(
+        _SEP.format(i).encode() + b"\n" + _mbox_escape(todo[n][1]).rstrip(b"\n") + b"\n\n"
+        for i, n in enumerate(names)
+    )
+    try:
+        run = subprocess.run(
+            [exe, "--local", "--test-mode", "--mbox", "-x"],
+            input=mbox,
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return out
+    text = run.stdout.decode("utf-8", "replace")
+    parts = re.split(r"^From postpipe-spam-check-(\d+) .*$", text, flags=re.M)
+    for i in range(1, len(parts) - 1, 2):
+        index = int(parts[i])
+        result = _parse(parts[i + 1])
+        if result is None or index >= len(names):
+            continue
+        name = names[index]
+        out[name] = result
+        _write(cache_dir, todo[name][0], result)
+    return out
+
+
+def cached(message: bytes, cache_dir: Path) -> SpamResult | None:
+    """The score of a message if an earlier run scored it (never runs SpamAssassin)."""
+    return _read(cache_dir, digest(message))
+
+
+def _read(cache_dir: Path | None, d: str) -> SpamResult | None:
+    if cache_dir is None:
+        return None
+    try:
+        data = json.loads((cache_dir / f"{d}.json").read_text(encoding="utf-8"))
+        rules = tuple((float(p), str(n), str(d)) for p, n, d in data["rules"])
+        return SpamResult(float(data["score"]), rules)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write(cache_dir: Path | None, d: str, result: SpamResult) -> None:
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_dir / f".{d}.tmp"
+        tmp.write_text(json.dumps({"score": result.score, "rules": result.rules}), "utf-8")
+        tmp.replace(cache_dir / f"{d}.json")
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def finding(rel: str, line: int | None, result: SpamResult, post: str | None) -> Finding | None:
+    """The finding for one newsletter's score (None below the warning level)."""
+    if result.score < WARN_AT:
+        return None
+    level = ERROR if result.score >= ERROR_AT else WARNING
+    return Finding(
+        level,
+        rel,
+        line,
+        f"SpamAssassin scores the newsletter {result.score:.1f} "
+        f"({'spam' if level == ERROR else 'close to spam'}: 5 is spam); rules: {result.top()}",
+        "rewrite what the rules point at: shouting capitals, 'free', '!!!', urgency "
+        "('act now'), a subject in capitals, an image-only mail",
+        rule=RULE,
+        post=post,
+    )
+
+
+def not_installed() -> Finding:
+    return Finding(
+        INFO,
+        "",
+        None,
+        "SpamAssassin is not installed: newsletters get no spam score",
+        "install it to score every newsletter locally (no network): "
+        "apt-get install spamassassin (Debian/Ubuntu), brew install spamassassin (macOS)",
+        rule=RULE,
+    )
+
+
+def message_for(
+    *,
+    subject: str,
+    html: str,
+    text: str,
+    sender_name: str,
+    sender_email: str,
+    reply_to: str,
+    unsubscribe_url: str,
+    preheader: str | None,
+) -> bytes:
+    """The newsletter's MIME message as a subscriber gets it, with a fixed Date and
+    Message-ID (so the bytes, and the cache key, depend on the content only)."""
+    from ..render.email import build_message
+
+    msg = build_message(
+        subject=subject,
+        html=html,
+        text=text,
+        sender_name=sender_name,
+        sender_email=sender_email,
+        reply_to=reply_to,
+        to="subscriber@example.com",
+        unsubscribe_url=unsubscribe_url.replace("{email}", "subscriber@example.com"),
+        date=datetime(2026, 1, 1, tzinfo=UTC),
+        preheader=preheader,
+    )
+    d = hashlib.sha256((subject + html + text).encode()).hexdigest()[:24]
+    msg.set_boundary(f"=_postpipe_{d}")
+    del msg["Message-ID"]
+    msg["Message-ID"] = f"<{d}@{sender_email.rpartition('@')[2] or 'example.org'}>"
+    return msg.as_bytes()
+
+
+def cache_dir(state_dir: Path) -> Path:
+    return state_dir / "cache" / "spam"
+
+
+def newsletter_message(settings: Settings, email: RenderedEmail) -> bytes:
+    """The message SpamAssassin scores for a rendered newsletter."""
+    return message_for(
+        subject=email.subject,
+        html=email.html,
+        text=email.text,
+        sender_name=settings.sender_name,
+        sender_email=settings.from_email,
+        reply_to=settings.reply_address,
+        unsubscribe_url=email.unsubscribe_url,
+        preheader=email.preheader,
+    )
+
+
+def site_findings(site: Site) -> list[Finding]:
+    """The spam findings of every newsletter of a loaded site (one SpamAssassin run)."""
+    s = site.settings
+    posts = [p for p in site.posts if p.email_facts() is not None]
+    if not posts:
+        return []
+    if installed() is None:
+        return [not_installed()]
+    messages: dict[str, bytes] = {}
+    lines: dict[str, tuple[int | None, str]] = {}
+    for p in posts:
+        r = p.rendered
+        if r.email is None:
+            continue
+        messages[p.rel] = newsletter_message(s, r.email)
+        lines[p.rel] = (r.post.line("newsletter"), p.slug)
+    results = score(messages, cache_dir(s.state_dir))
+    out = []
+    for rel, result in results.items():
+        f = finding(rel, lines[rel][0], result, lines[rel][1])
+        if f is not None:
+            out.append(f)
+    return out

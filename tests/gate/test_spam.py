@@ -1,0 +1,93 @@
+"""The spam score from the real SpamAssassin (issue 14). Skipped where it is not
+installed, which fails in CI (POSTPIPE_REQUIRE_SERVERS=1, .ci/run installs it)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from gatekit import ENV, FRONT, REPO, post_text, run, write
+
+from postpipe.checks import spam
+
+needs_sa = pytest.mark.skipif(spam.installed() is None,
+                              reason="SpamAssassin is not installed (apt-get install spamassassin)")
+
+SPAMMY_FRONT = FRONT.replace("subject: A post", "subject: FREE!!! ACT NOW!!! YOU HAVE WON")
+SPAMMY = """\
+FREE FREE FREE!!! ACT NOW!!! THIS IS A LIMITED TIME OFFER!!!
+
+YOU HAVE BEEN SELECTED TO RECEIVE A CASH PRIZE. 100% FREE, NO RISK, GUARANTEED!!!
+
+Act now: click below to claim your prize. Earn $$$ from home, no credit check,
+lowest price, buy now, order now, while supplies last!!!
+
+Dear friend, this is not spam. You are receiving this because you signed up. Risk free!
+"""
+
+
+@needs_sa
+def test_a_spammy_newsletter_is_an_error_and_the_samples_score_low(tmp_path):
+    root = write(tmp_path / "spam", {"posts/a.md": post_text(SPAMMY_FRONT, SPAMMY)})
+    result = run("check", "--json", "--root", str(root), **ENV)
+    found = [d for d in json.loads(result.stdout) if d["rule"] == "spam-score"]
+    assert len(found) == 1, result.stdout + result.stderr
+    assert found[0]["level"] == "error" and found[0]["line"] == 5  # newsletter:
+    score = float(found[0]["message"].split("scores the newsletter ")[1].split(" ")[0])
+    assert score >= 5
+    assert "SUBJ_ALL_CAPS" in found[0]["message"]
+    assert result.returncode == 1
+    # cached by the message's digest: a second run scores nothing again
+    cached = sorted((root / ".postpipe/cache/spam").glob("*.json"))
+    assert len(cached) == 1
+    assert run("check", "--json", "--root", str(root), **ENV).stdout == result.stdout
+
+    samples = tmp_path / "samples"
+    shutil.copytree(REPO / "posts", samples / "posts")
+    result = run("check", "--json", "--root", str(samples), **ENV)
+    assert result.returncode == 0
+    assert [d for d in json.loads(result.stdout) if d["rule"] == "spam-score"] == []
+    scores = [json.loads(p.read_text())["score"]
+              for p in (samples / ".postpipe/cache/spam").glob("*.json")]
+    assert len(scores) == 3 and max(scores) < 2
+
+
+@needs_sa
+def test_one_process_scores_every_message(tmp_path):
+    a = spam.message_for(subject="Hello", html="<p>Hi there, friends.</p>", text="Hi there.",
+                         sender_name="N", sender_email="n@example.org",
+                         reply_to="n@example.org", unsubscribe_url="https://example.org/u",
+                         preheader=None)
+    b = spam.message_for(subject="FREE!!! ACT NOW", html="<p>FREE!!! ACT NOW!!!</p>",
+                         text="FREE!!! ACT NOW!!! GUARANTEED! RISK FREE!",
+                         sender_name="N", sender_email="n@example.org",
+                         reply_to="n@example.org", unsubscribe_url="https://example.org/u",
+                         preheader=None)
+    assert a == spam.message_for(subject="Hello", html="<p>Hi there, friends.</p>",
+                                 text="Hi there.", sender_name="N",
+                                 sender_email="n@example.org", reply_to="n@example.org",
+                                 unsubscribe_url="https://example.org/u", preheader=None)
+    # a line starting with "From " inside a message does not split the mbox
+    tricky = a.replace(b"Hi there.", b"Hi there.\nFrom the team")
+    results = spam.score({"a": a, "b": b, "tricky": tricky}, tmp_path)
+    assert set(results) == {"a", "b", "tricky"}
+    assert results["b"].score > results["a"].score + 2
+    assert results["tricky"].score == pytest.approx(results["a"].score, abs=1)
+    assert len(list(tmp_path.glob("*.json"))) == 3
+
+
+def test_levels():
+    r = spam.SpamResult
+    assert spam.finding("p.md", 3, r(2.9, ()), "p") is None
+    assert spam.finding("p.md", 3, r(3.0, ()), "p").level == "warning"
+    assert spam.finding("p.md", 3, r(5.0, ()), "p").level == "error"
+
+
+def test_without_spamassassin_one_info_line(tmp_path):
+    root = write(tmp_path, {"posts/a.md": post_text(FRONT, "Hello.\n")})
+    result = run("check", "--json", "--root", str(root), **dict(ENV, PATH="/nonexistent"))
+    found = [d for d in json.loads(result.stdout) if d["rule"] == "spam-score"]
+    assert [(d["level"], d["message"]) for d in found] == [
+        ("info", "SpamAssassin is not installed: newsletters get no spam score")]
+    assert "apt-get install spamassassin" in found[0]["hint"]
