@@ -25,8 +25,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ProviderError
 from ..http import ErrorReader, Http, RetryPolicy, make_http
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import UNKNOWN, Campaign, OutgoingEmail, require_sender, require_unsubscribe
+from .base import (
+    UNKNOWN,
+    Campaign,
+    MailingList,
+    OutgoingEmail,
+    require_sender,
+    require_unsubscribe,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -58,7 +64,7 @@ class HttpSetup:
     rate_headers: tuple[str, str] | None = None
 
 
-class CampaignList:
+class CampaignList(MailingList):
     """A mailing list whose provider keeps campaigns behind an HTTP API.
 
     A subclass sets the class attributes and implements the ``_``-prefixed
@@ -163,7 +169,7 @@ class CampaignList:
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
         """Create or update the campaign; never sends. One past its draft is left alone."""
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
+        require_unsubscribe(email, self.unsubscribe_tag or "", self.name)
         self._check(email)
         if existing is not None and existing.status != "draft":
             return existing  # scheduled, sent or unknown at the provider: never touched

@@ -6,7 +6,8 @@ message carries that recipient's unsubscribe URL (``POSTPIPE_UNSUBSCRIBE_URL``
 with ``{email}`` filled in) and the RFC 8058 ``List-Unsubscribe`` headers, and
 at most ``POSTPIPE_SMTP_RATE`` messages leave per second.
 
-The ledger is this provider's memory, one row per recipient:
+The recipient log (``RecipientLog``, kept in the ledger) is this provider's
+memory, one row per recipient:
 
 * ``sending`` is committed before DATA, ``sent`` after the server's 250. A run
   killed in between leaves ``sending``: SMTP has no way to ask the server
@@ -38,13 +39,19 @@ from ..errors import AuthError, ConfigError, ProviderError
 from ..headers import MailAddress, header_problem, parse_address, require_address
 from ..keys import IdempotencyKey
 from ..redact import Redactor
-from .base import Campaign, OutgoingEmail, require_sender, require_unsubscribe
+from .base import (
+    Campaign,
+    MailingList,
+    OutgoingEmail,
+    RecipientLog,
+    require_sender,
+    require_unsubscribe,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..ledger import Ledger
 
-# per-recipient states in the ledger
+# per-recipient states in the recipient log
 SENDING, SENT, FAILED, DEFERRED = "sending", "sent", "failed", "deferred"
 #: why a recipient is refused before anything is sent (recorded in the ledger)
 NO_SMTPUTF8 = "non-ASCII local part and the server does not offer SMTPUTF8"
@@ -202,7 +209,7 @@ def _listing(items: list[str]) -> str:
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-class Smtp:
+class Smtp(MailingList):
     """SMTP (``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SECURITY``, ``SMTP_USER``, ``SMTP_PASSWORD``,
     ``SMTP_RECIPIENTS_FILE``, ``POSTPIPE_SMTP_RATE``)."""
 
@@ -212,7 +219,7 @@ class Smtp:
         self,
         settings: Settings,
         *,
-        ledger: Ledger | None = None,
+        recipients: RecipientLog | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -221,7 +228,7 @@ class Smtp:
         settings.require("smtp_host", "smtp_recipients_file", target=self.name)
         require_sender(settings, self.name)
         self.settings = settings
-        self.ledger = ledger
+        self.log = recipients
         #: a server's refusal may echo the credentials: every text it sends goes through this
         self.redact = Redactor.for_settings(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -287,9 +294,10 @@ class Smtp:
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Send to every recipient without a final state; resumable, at most once each."""
-        if self.ledger is None:
+        if self.log is None:
             raise ConfigError(
-                "the smtp target needs the ledger to send", hint="run it through postpipe send"
+                "the smtp target needs its recipient log to send",
+                hint="run it through postpipe send",
             )
         slug = email.slug
         recipients = read_recipients(self.recipients_file)
@@ -341,7 +349,7 @@ class Smtp:
         todo: list[Recipient],
         started_before: bool,
     ) -> None:
-        assert self.ledger is not None
+        assert self.log is not None
         slug, interval = email.slug, 1.0 / self.rate
         sent_now = 0
         smtp: smtplib.SMTP | None = None
@@ -364,12 +372,12 @@ class Smtp:
                 rcpt = r.address.for_transport(utf8)
                 if rcpt is None:  # this one address cannot go out: refused, the list goes on
                     reason = f"{NO_SMTPUTF8} ({r.email})"
-                    self.ledger.record_recipient(slug, self.name, r.key, FAILED, now, reason)
+                    self.log.record(slug, r.key, FAILED, now, reason)
                     continue
                 msg = email.message(
                     to=(r.name, r.email), date=now, key=campaign.key, personalise_for=r.email
                 )
-                self.ledger.record_recipient(slug, self.name, r.key, SENDING, now)
+                self.log.record(slug, r.key, SENDING, now)
                 try:
                     _transmit(smtp, msg, sender, rcpt)
                 except smtplib.SMTPRecipientsRefused as exc:  # RCPT refused: nothing sent
@@ -379,7 +387,7 @@ class Smtp:
                     self._refused(slug, r, exc.smtp_code, self._text(exc.smtp_error), now)
                 except smtplib.SMTPSenderRefused as exc:  # MAIL FROM refused: nothing sent
                     reason = f"{exc.smtp_code} {self._text(exc.smtp_error)}"
-                    self.ledger.record_recipient(slug, self.name, r.key, DEFERRED, now, reason)
+                    self.log.record(slug, r.key, DEFERRED, now, reason)
                     raise ProviderError(
                         f"the server refused the sender {email.from_email}: {reason}",
                         target=self.name,
@@ -399,7 +407,7 @@ class Smtp:
                     ) from None
                 else:
                     sent_now += 1
-                    self.ledger.record_recipient(slug, self.name, r.key, SENT, self.clock())
+                    self.log.record(slug, r.key, SENT, self.clock())
         finally:
             if smtp is not None:
                 try:
@@ -437,9 +445,9 @@ class Smtp:
         return self._connect()
 
     def _refused(self, slug: str, r: Recipient, code: int, text: str, now: datetime) -> None:
-        assert self.ledger is not None
+        assert self.log is not None
         state = FAILED if 500 <= code < 600 else DEFERRED
-        self.ledger.record_recipient(slug, self.name, r.key, state, now, f"{code} {text}")
+        self.log.record(slug, r.key, state, now, f"{code} {text}")
 
     def _connect(self) -> smtplib.SMTP:
         """An open, authenticated connection (TLS unless SMTP_SECURITY=none)."""
@@ -488,7 +496,7 @@ class Smtp:
 
     # -- helpers -----------------------------------------------------------------------
     def _states(self, slug: str) -> dict[str, str]:
-        return self.ledger.recipient_states(slug, self.name) if self.ledger else {}
+        return self.log.states(slug) if self.log else {}
 
     @staticmethod
     def _counts(recipients: list[Recipient], states: dict[str, str]) -> dict[str, int]:

@@ -1,0 +1,51 @@
+"""What the CMS adapters with an HTTP API and a media library share (WordPress, Ghost).
+
+Construction (the clock, the media store), the media store's bookkeeping by
+content hash under the site's own name (an upload belongs to one site), and the
+"is the date far enough ahead to schedule" rule. Each provider keeps only its
+mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from .base import CMS, MediaStore, PostPush
+
+if TYPE_CHECKING:
+    from ..assets import Asset
+
+
+class HostedCMS(CMS):
+    """A CMS that serves the post's images from its own media library."""
+
+    schedules: ClassVar[bool] = True
+    #: the shortest time ahead the CMS accepts for publishing later (seconds)
+    min_schedule_seconds: ClassVar[int] = 0
+
+    def __init__(self, *, media: MediaStore | None, clock: Callable[[], datetime] | None) -> None:
+        self.media = media
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.media_target: str | None = None  # set once the site's address is known
+
+    def _site_is(self, site: str) -> None:
+        """Name the site: its uploads are remembered under ``name:site``."""
+        self.media_target = f"{self.name}:{site}"
+
+    def _stored(self, asset: Asset) -> tuple[str | None, str | None] | None:
+        """``(id, url)`` of an earlier upload of these bytes to this site."""
+        if self.media is None or self.media_target is None:
+            return None
+        return self.media.get(self.media_target, asset.digest)
+
+    def _remember(self, asset: Asset, remote_id: str, url: str) -> None:
+        """At once: a later failure must not upload it again."""
+        if self.media is not None and self.media_target is not None:
+            self.media.put(self.media_target, asset.digest, remote_id, url)
+
+    def ahead_enough(self, post: PostPush) -> bool:
+        """The post is dated far enough ahead for the CMS to publish it later."""
+        ahead = (post.date - self.clock()).total_seconds()
+        return post.scheduled and ahead >= self.min_schedule_seconds
