@@ -39,7 +39,7 @@ import requests.auth
 
 from ..errors import ConfigError, NotFound, ProviderError
 from ..http import Http, make_http
-from .base import MediaStore, PostPush, RemoteRef, rewrite_assets, used_assets
+from .base import PostPush, RemoteRef, rewrite_assets, used_assets
 from .hosted import HostedCMS
 
 if TYPE_CHECKING:
@@ -112,22 +112,13 @@ class GhostCMS(HostedCMS):
     # status=scheduled: Ghost publishes it at its date (refused under 2 minutes ahead)
     min_schedule_seconds: ClassVar[int] = MIN_SCHEDULE_SECONDS
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        media: MediaStore | None = None,
-        clock: Callable[[], datetime] | None = None,
-        http: Http | None = None,
-        **_: object,
-    ) -> None:
-        super().__init__(media=media, clock=clock)
+    def _http(self, settings: Settings) -> Http:
         settings.require("ghost_url", "ghost_admin_api_key", target="ghost")
         assert settings.ghost_url and settings.ghost_admin_api_key
         self.key_id, secret = parse_admin_key(settings.ghost_admin_api_key)
         site = settings.ghost_url.strip().rstrip("/")
         site = site.removesuffix("/ghost")  # the admin address works as well
-        self.http = http or make_http(
+        return make_http(
             settings,
             self.name,
             f"{site}/ghost/api/admin",
@@ -138,8 +129,9 @@ class GhostCMS(HostedCMS):
             explain=self._explain,
             auth_hint=f"check GHOST_ADMIN_API_KEY; {_KEY_HINT}",
         )
-        self.site = self.http.base_url.removesuffix("/ghost/api/admin")
-        self._site_is(self.site)  # uploads belong to one site
+
+    def _site_of(self, base_url: str) -> str:
+        return base_url.removesuffix("/ghost/api/admin")
 
     # -- the protocol --------------------------------------------------------------
     def find(self, post: PostPush) -> RemoteRef | None:

@@ -16,6 +16,8 @@ from .base import CMS, MediaStore, PostPush
 
 if TYPE_CHECKING:
     from ..assets import Asset
+    from ..config import Settings
+    from ..http import Http
 
 
 class HostedCMS(CMS):
@@ -25,14 +27,30 @@ class HostedCMS(CMS):
     #: the shortest time ahead the CMS accepts for publishing later (seconds)
     min_schedule_seconds: ClassVar[int] = 0
 
-    def __init__(self, *, media: MediaStore | None, clock: Callable[[], datetime] | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        media: MediaStore | None = None,
+        clock: Callable[[], datetime] | None = None,
+        http: Http | None = None,
+        **_: object,
+    ) -> None:
         self.media = media
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.media_target: str | None = None  # set once the site's address is known
+        made = self._http(settings)  # checks the settings, always
+        self.http = http or made
+        self.site = self._site_of(self.http.base_url)
+        #: uploads belong to one site: they are remembered under ``name:site``
+        self.media_target: str | None = f"{self.name}:{self.site}"
 
-    def _site_is(self, site: str) -> None:
-        """Name the site: its uploads are remembered under ``name:site``."""
-        self.media_target = f"{self.name}:{site}"
+    def _http(self, settings: Settings) -> Http:
+        """Check the provider's settings; the session to its API."""
+        raise NotImplementedError
+
+    def _site_of(self, base_url: str) -> str:
+        """The site's address, from the API's base URL."""
+        return base_url
 
     def _stored(self, asset: Asset) -> tuple[str | None, str | None] | None:
         """``(id, url)`` of an earlier upload of these bytes to this site."""

@@ -21,15 +21,14 @@ from __future__ import annotations
 import html
 import mimetypes
 import unicodedata
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 
 from ..errors import NotFound, ProviderError
 from ..http import Http, make_http
-from .base import MediaStore, PostPush, RemoteRef, rewrite_assets, used_assets
+from .base import PostPush, RemoteRef, rewrite_assets, used_assets
 from .hosted import HostedCMS
 
 if TYPE_CHECKING:
@@ -55,23 +54,16 @@ class WordPressCMS(HostedCMS):
     # status=future: WordPress publishes it at its date (at once when under a minute ahead)
     min_schedule_seconds: ClassVar[int] = MIN_FUTURE_SECONDS
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        media: MediaStore | None = None,
-        clock: Callable[[], datetime] | None = None,
-        http: Http | None = None,
-        **_: object,
-    ) -> None:
-        super().__init__(media=media, clock=clock)
+    def _http(self, settings: Settings) -> Http:
         settings.require(
             "wordpress_url", "wordpress_user", "wordpress_app_password", target="wordpress"
         )
         assert settings.wordpress_url and settings.wordpress_user
         assert settings.wordpress_app_password
         self.user = settings.wordpress_user
-        self.http = http or make_http(
+        self._api: str | None = None  # "wp-json/" or "?rest_route=/"
+        self._terms: dict[tuple[str, str], int] = {}
+        return make_http(
             settings,
             self.name,
             settings.wordpress_url,
@@ -80,10 +72,6 @@ class WordPressCMS(HostedCMS):
             explain=self._explain,
             auth_hint=f"check WORDPRESS_USER and WORDPRESS_APP_PASSWORD; {_APP_PASSWORD_HINT}",
         )
-        self.site = self.http.base_url
-        self._site_is(self.site)  # media ids belong to one site
-        self._api: str | None = None  # "wp-json/" or "?rest_route=/"
-        self._terms: dict[tuple[str, str], int] = {}
 
     # -- the protocol --------------------------------------------------------------
     def find(self, post: PostPush) -> RemoteRef | None:
