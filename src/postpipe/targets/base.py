@@ -323,7 +323,7 @@ LIST_TARGETS: dict[str, str] = {
 }
 
 
-def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type:
+def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type[Any]:
     from ..config import CMS_TARGETS as PLANNED_CMS
     from ..config import LIST_TARGETS as PLANNED_LISTS
 
@@ -354,7 +354,8 @@ def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type
             f"unknown {kind} target '{name}'; expected one of: {', '.join(registry)}", hint=hint
         )
     module, _, cls = registry[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    found: type[Any] = getattr(importlib.import_module(module), cls)
+    return found
 
 
 def get_cms(settings: Settings, *, media: MediaStore | None = None, **kw: Any) -> CMS:

@@ -18,6 +18,7 @@ is worse than not sending one.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -99,7 +100,6 @@ class CampaignList(MailingList):
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         setup = self._http_setup(settings)
-        extra = {"sleep": sleep} if sleep else {}
         self.http: Http = make_http(
             settings,
             self.name,
@@ -112,7 +112,7 @@ class CampaignList(MailingList):
             explain=setup.explain,
             auth_hint=setup.auth_hint,
             rate_headers=setup.rate_headers,
-            **extra,
+            sleep=sleep or time.sleep,
         )
 
     # -- what a provider supplies ---------------------------------------------------

@@ -211,7 +211,9 @@ class GhostCMS(HostedCMS):
         return answer.json()["posts"][0]
 
     def _ref(self, post: dict[str, Any]) -> RemoteRef:
-        status = {"published": "publish", "scheduled": "future"}.get(post.get("status"), "draft")
+        status = {"published": "publish", "scheduled": "future"}.get(
+            str(post.get("status")), "draft"
+        )
         url = str(post.get("url") or "")
         if status == "future" and "/p/" in url:
             url = f"{self.site}/{post['slug']}/"  # the preview link until it is out

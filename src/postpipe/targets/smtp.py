@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -546,7 +547,9 @@ def _transmit(smtp: smtplib.SMTP, msg: EmailMessage, sender: str, rcpt: str) -> 
     """Send ``msg`` as built: an RFC 6532 message (UTF-8 headers, ``msg.policy.utf8``)
     with SMTPUTF8, any other as 7-bit ASCII. ``sender`` and ``rcpt`` are envelope
     addresses from ``MailAddress.for_transport`` (non-ASCII only with SMTPUTF8)."""
-    utf8 = bool(msg.policy.utf8) or not (sender + rcpt).isascii()
+    utf8 = (isinstance(msg.policy, EmailPolicy) and msg.policy.utf8) or not (
+        sender + rcpt
+    ).isascii()
     options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
     smtp.sendmail(sender, [rcpt], msg.as_bytes(), mail_options=options)
 

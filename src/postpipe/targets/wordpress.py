@@ -155,7 +155,7 @@ class WordPressCMS(HostedCMS):
         template = str(item.get("permalink_template") or "")
         if item.get("status") == "future" and "%postname%" in template:
             url = template.replace("%postname%", item["slug"])  # the link it will have
-        status = {"publish": "publish", "future": "future"}.get(item.get("status"), "draft")
+        status = {"publish": "publish", "future": "future"}.get(str(item.get("status")), "draft")
         return RemoteRef(id=str(item["id"]), url=url, status=status)
 
     # -- media ---------------------------------------------------------------------
