@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -22,10 +21,6 @@ from .errors import ConfigError, ErrorGroup, PostpipeError
 
 if TYPE_CHECKING:
     from .checks import Finding
-
-
-#: A line of a publish or send run that reports a failure (``-q`` keeps these).
-_FAILURE_LINE = re.compile(r"^error\b|: it has errors\b")
 
 
 @dataclass
@@ -79,12 +74,16 @@ class Env:
             self.warn(finding.render())
 
     def step(self, line: str) -> None:
-        """One action line of a publish or send run (stdout); with ``-q`` only the
-        failures, on stderr."""
-        if not self.quiet:
-            self.out(line)
-        elif _FAILURE_LINE.search(line):
+        """One action line of a publish or send run (stdout); nothing with ``-q``."""
+        self.out(line)
+
+    def failed_step(self, line: str) -> None:
+        """A line of a publish or send run that reports a failure: stdout, or with
+        ``-q`` stderr (a quiet run still names what failed)."""
+        if self.quiet:
             self.err(line)
+        else:
+            self.out(line)
 
 
 def _settings(args: argparse.Namespace, env: Env):  # type: ignore[no-untyped-def]
@@ -187,7 +186,13 @@ def _run(args: argparse.Namespace, env: Env, action, **kw) -> int:  # type: igno
     settings = _settings(args, env)
     quiet_ok = kw.pop("quiet_ok", False)
     report = run(
-        settings, action, now=env.now(), dry_run=getattr(args, "dry_run", False), say=env.step, **kw
+        settings,
+        action,
+        now=env.now(),
+        dry_run=getattr(args, "dry_run", False),
+        say=env.step,
+        say_failure=env.failed_step,
+        **kw,
     )
     if not report.lines and not quiet_ok:
         env.out("nothing to do: everything is up to date")

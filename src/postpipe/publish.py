@@ -116,6 +116,7 @@ class Run:
         report: Report,
         say: Say | None,
         redact: Callable[[str], str],
+        say_failure: Say | None = None,
     ) -> None:
         self.site = site
         self.settings = site.settings
@@ -125,22 +126,25 @@ class Run:
         self.now = now
         self.report = report
         self._say = say
+        self._say_failure = say_failure or say
         self.redact = redact
         #: where each post pushed in this run lives (``None``: its push failed)
         self.refs: dict[str, RemoteRef | None] = {}
         self.cms_changed = False
 
-    def say(self, line: str) -> None:
+    def say(self, line: str, *, failure: bool = False) -> None:
+        """One line of the run; a ``failure`` line is the kind ``-q`` still prints."""
         line = self.redact(line)
         self.report.lines.append(line)
-        if self._say:
-            self._say(line)
+        say = self._say_failure if failure else self._say
+        if say:
+            say(line)
 
     def fail(self, slug: str, kind: str, target: str, error: PostpipeError) -> None:
         """A step failed for this post: recorded in the ledger and said."""
         self.report.failures += 1
         self.ledger.record_error(slug, kind, target, str(error), self.now)
-        self.say(f"error  {slug} → {target}: {error.render()}")
+        self.say(f"error  {slug} → {target}: {error.render()}", failure=True)
 
     def post(self, slug: str) -> SitePost:
         found = self.site.by_slug(slug)
@@ -417,7 +421,7 @@ class ListSteps:
             next_run = "it may have been sent; the next run asks the provider before sending again"
         else:
             next_run = "not sent; the next run tries again"
-        r.say(f"error  {slug} → {target}: {shown}\n       {next_run}")
+        r.say(f"error  {slug} → {target}: {shown}\n       {next_run}", failure=True)
 
     def missed(self, a: MarkMissed) -> None:
         r = self.run
@@ -503,13 +507,16 @@ def report_line(r: Run, a: LeaveOut | SkipErrors | Wait | Skip) -> None:
         r.report.failures += 1
         for e in a.broken.errors:
             hint = f"\n       hint: {e.hint}" if e.hint else ""
-            r.say(f"error  {e}{hint}")
+            r.say(f"error  {e}{hint}", failure=True)
         r.say(f"skip   {a.broken.rel}: left out until it is fixed; the other posts go on")
     elif isinstance(a, SkipErrors):
         r.report.failures += 1
         # one block, so that -q (which keeps failure lines) keeps the reasons too
         reasons = [f"  {f.render()}".replace("\n", "\n  ") for f in a.findings]
-        r.say("\n".join([f"skip   {a.slug}: it has errors; run 'postpipe check'", *reasons]))
+        r.say(
+            "\n".join([f"skip   {a.slug}: it has errors; run 'postpipe check'", *reasons]),
+            failure=True,
+        )
     elif isinstance(a, Wait):
         if a.dated is None:
             r.say(f"wait   {a.slug}: the post is not published yet")
@@ -582,9 +589,11 @@ class Publisher:
         dry_run: bool = False,
         say: Say | None = None,
         confirm: Callable[[str], bool] | None = None,
+        say_failure: Say | None = None,
     ) -> None:
         self.settings = settings
         self.confirm = confirm
+        self._say_failure = say_failure
         self.now = now
         self.dry_run = dry_run
         self.report = Report()
@@ -645,6 +654,7 @@ class Publisher:
             report=self.report,
             say=self._say,
             redact=self.redact,
+            say_failure=self._say_failure,
         )
         executor = Executor(run, self.confirm)
         if self.dry_run:
@@ -784,14 +794,19 @@ def run(
     say: Say | None = None,
     confirm: Callable[[str], bool] | None = None,
     wait: float = 60.0,
+    say_failure: Say | None = None,
 ) -> Report:
-    """Run one action under the site's run lock (no lock for a dry run)."""
+    """Run one action under the site's run lock (no lock for a dry run).
+
+    ``say`` gets each line of the run; ``say_failure`` (default: ``say``) the lines
+    that report a failure."""
+    kw: dict[str, Any] = {"say": say, "confirm": confirm, "say_failure": say_failure}
     if dry_run:
-        with Publisher(settings, now=now, dry_run=True, say=say, confirm=confirm) as p:
+        with Publisher(settings, now=now, dry_run=True, **kw) as p:
             return action(p)
     with (
         run_lock(settings.state_dir / "run.lock", wait=wait),
-        Publisher(settings, now=now, say=say, confirm=confirm) as p,
+        Publisher(settings, now=now, **kw) as p,
     ):
         return action(p)
 
