@@ -164,28 +164,24 @@ class CmsSteps:
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self.uploads: dict[str, list[UploadMedia]] = {}
 
     def upload(self, a: UploadMedia) -> None:
-        r = self.run
-        if a.slug in r.refs:
-            return  # an earlier upload of this post failed
-        try:
-            r.cms.upload(a.asset, a.alt)
-        except ProviderError as exc:
-            r.refs[a.slug] = None
-            r.fail(a.slug, KIND_CMS, r.cms.name, exc)
+        """Queued for the post's push: the CMS is asked for the post first (a read), so
+        a wrong key fails before anything is written."""
+        self.uploads.setdefault(a.slug, []).append(a)
 
     def push(self, a: PushPost) -> None:
         """Create or update the post; a crash or a deleted ledger never duplicates it."""
         r = self.run
-        if a.slug in r.refs:
-            return  # its images could not be uploaded
         target = r.cms.name
         r.refs[a.slug] = None
         existing = a.known
         try:
             if existing is None:
                 existing = r.cms.find(a.push)
+            for upload in self.uploads.pop(a.slug, []):
+                r.cms.upload(upload.asset, upload.alt)
             ref = r.cms.upsert(a.push, existing)
         except ProviderError as exc:
             r.fail(a.slug, KIND_CMS, target, exc)
