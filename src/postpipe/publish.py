@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .checks import Finding
 from .config import Settings
 from .content import Post
 from .errors import PostpipeError, ProviderError
@@ -90,7 +89,6 @@ class Report:
     lines: list[str] = field(default_factory=list)
     failures: int = 0
     writes: int = 0
-    findings: list[Finding] = field(default_factory=list)
     #: unexpected exceptions (not a PostpipeError) caught and reported as failures
     crashes: list[BaseException] = field(default_factory=list)
     posts_read: int = 0  # post files read and parsed (unchanged cached posts are not)
