@@ -14,13 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
 from .errors import ConfigError, ErrorGroup, PostpipeError
 
 if TYPE_CHECKING:
     from .checks import Finding
+    from .config import Settings
+    from .publish import Publisher, Report
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Env:
             self.out(line)
 
 
-def _settings(args: argparse.Namespace, env: Env):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace, env: Env) -> Settings:
     from .config import load_settings
 
     settings = load_settings(args.root)
@@ -180,7 +182,9 @@ def cmd_check(args: argparse.Namespace, env: Env) -> int:
     return 1 if has_errors(findings, strict=args.strict) else 0
 
 
-def _run(args: argparse.Namespace, env: Env, action, **kw) -> int:  # type: ignore[no-untyped-def]
+def _run(
+    args: argparse.Namespace, env: Env, action: Callable[[Publisher], Report], **kw: Any
+) -> int:
     from .publish import run
 
     settings = _settings(args, env)
@@ -352,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"postpipe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, func, help: str, epilog: str = "") -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(
+        name: str, func: Callable[[argparse.Namespace, Env], int], help: str, epilog: str = ""
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             parents=[common],
