@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
 from .errors import ConfigError, ErrorGroup, PostpipeError
 
 if TYPE_CHECKING:
     from .checks import Finding
-
-
-#: A line of a publish or send run that reports a failure (``-q`` keeps these).
-_FAILURE_LINE = re.compile(r"^error\b|: it has errors\b")
+    from .config import Settings
+    from .publish import Publisher, Report
 
 
 @dataclass
@@ -79,15 +76,19 @@ class Env:
             self.warn(finding.render())
 
     def step(self, line: str) -> None:
-        """One action line of a publish or send run (stdout); with ``-q`` only the
-        failures, on stderr."""
-        if not self.quiet:
-            self.out(line)
-        elif _FAILURE_LINE.search(line):
+        """One action line of a publish or send run (stdout); nothing with ``-q``."""
+        self.out(line)
+
+    def failed_step(self, line: str) -> None:
+        """A line of a publish or send run that reports a failure: stdout, or with
+        ``-q`` stderr (a quiet run still names what failed)."""
+        if self.quiet:
             self.err(line)
+        else:
+            self.out(line)
 
 
-def _settings(args: argparse.Namespace, env: Env):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace, env: Env) -> Settings:
     from .config import load_settings
 
     settings = load_settings(args.root)
@@ -193,13 +194,21 @@ def cmd_check(args: argparse.Namespace, env: Env) -> int:
     return 1 if has_errors(findings, strict=args.strict) else 0
 
 
-def _run(args: argparse.Namespace, env: Env, action, **kw) -> int:  # type: ignore[no-untyped-def]
+def _run(
+    args: argparse.Namespace, env: Env, action: Callable[[Publisher], Report], **kw: Any
+) -> int:
     from .publish import run
 
     settings = _settings(args, env)
     quiet_ok = kw.pop("quiet_ok", False)
     report = run(
-        settings, action, now=env.now(), dry_run=getattr(args, "dry_run", False), say=env.step, **kw
+        settings,
+        action,
+        now=env.now(),
+        dry_run=getattr(args, "dry_run", False),
+        say=env.step,
+        say_failure=env.failed_step,
+        **kw,
     )
     if not report.lines and not quiet_ok:
         env.out("nothing to do: everything is up to date")
@@ -359,7 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"postpipe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, func, help: str, epilog: str = "") -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(
+        name: str, func: Callable[[argparse.Namespace, Env], int], help: str, epilog: str = ""
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             parents=[common],

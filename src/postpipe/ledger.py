@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +121,18 @@ class Claim:
 
     action: str
     item: Item
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The ledger as it was when a run started: a frozen value to plan against."""
+
+    items: Mapping[tuple[str, str, str], Item] = field(default_factory=dict)
+    #: ``(target, digest)`` → URL of each uploaded image
+    media: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def get(self, slug: str, kind: str, target: str) -> Item | None:
+        return self.items.get((slug, kind, target))
 
 
 def _same(text: str) -> str:
@@ -260,6 +272,17 @@ class Ledger:
     def items(self) -> list[Item]:
         rows = self.db.execute("SELECT * FROM items ORDER BY slug, kind, target").fetchall()
         return [i for i in map(self._item, rows) if i is not None]
+
+    def snapshot(self) -> Snapshot:
+        """Every row and every known upload, read in one transaction."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT * FROM items").fetchall()
+            media = db.execute("SELECT target, digest, remote_url FROM assets").fetchall()
+        items = [i for i in map(self._item, rows) if i is not None]
+        return Snapshot(
+            items={(i.slug, i.kind, i.target): i for i in items},
+            media={(m[0], m[1]): m[2] for m in media if m[2]},
+        )
 
     def events(self, slug: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT * FROM events" + (" WHERE slug=?" if slug else "") + " ORDER BY id"
@@ -466,3 +489,33 @@ class Ledger:
                 "updated_at, error) VALUES (?, ?, ?, ?, ?, ?)",
                 (slug, target, email, state, _iso(now), self.redact(error) if error else error),
             )
+
+
+class LedgerMedia:
+    """The ledger as a CMS's ``MediaStore``: uploads by content hash."""
+
+    def __init__(self, ledger: Ledger, clock: Callable[[], datetime]) -> None:
+        self.ledger = ledger
+        self.clock = clock
+
+    def get(self, target: str, digest: str) -> tuple[str | None, str | None] | None:
+        return self.ledger.asset(target, digest)
+
+    def put(self, target: str, digest: str, remote_id: str, url: str) -> None:
+        self.ledger.record_asset(target, digest, remote_id, url, self.clock())
+
+
+class LedgerRecipients:
+    """The ledger as an SMTP list's ``RecipientLog``: one row per recipient."""
+
+    def __init__(self, ledger: Ledger, target: str) -> None:
+        self.ledger = ledger
+        self.target = target
+
+    def states(self, slug: str) -> dict[str, str]:
+        return self.ledger.recipient_states(slug, self.target)
+
+    def record(
+        self, slug: str, address: str, state: str, now: datetime, error: str | None = None
+    ) -> None:
+        self.ledger.record_recipient(slug, self.target, address, state, now, error)

@@ -1,11 +1,12 @@
-"""Orchestration of ``publish``, ``send``, ``send --due`` and ``status``.
+"""Execution of a publish plan: the only code that writes to targets and the ledger.
 
-load_site → plan against the ledger → push to the targets → record. It knows
-the targets only through their protocols and the ledger only through its named
-transitions. Every run that may write holds the site's run lock, so two
-overlapping cron runs never reach a provider at the same time. A post with
-errors is left out and named (the run exits 1); it never holds up another
-post. ``status`` reads the site and the ledger and constructs no target.
+load_site → snapshot the ledger → :func:`postpipe.plan.plan` → execute each
+action against the targets and record it in the ledger (or, with
+``--dry-run``, print the plan and write nothing). It knows the targets only
+through their protocols and the ledger only through its named transitions.
+Every run that may write holds the site's run lock, so two overlapping cron
+runs never reach a provider at the same time. ``status`` reads the site and
+the ledger and constructs no target.
 """
 
 from __future__ import annotations
@@ -13,40 +14,62 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .assets import digest
-from .build import Builder
-from .checks import ERROR, Finding
 from .config import Settings
 from .content import Post
-from .errors import ErrorGroup, PostpipeError, ProviderError
+from .errors import PostpipeError, ProviderError
 from .keys import IdempotencyKey
+from .ledger import CMS as KIND_CMS
+from .ledger import LIST as KIND_LIST
 from .ledger import (
-    CMS as KIND_CMS,
-)
-from .ledger import (
-    LIST as KIND_LIST,
-)
-from .ledger import (
-    MISSED,
     PREPARED,
     PUBLISHED,
     SCHEDULED,
-    SENDING,
     SENT,
-    Item,
     Ledger,
+    LedgerMedia,
+    LedgerRecipients,
 )
 from .locking import run_lock
+from .plan import (
+    FAILURES,
+    Action,
+    Confirm,
+    LeaveOut,
+    MarkMissed,
+    Mode,
+    PrepareCampaign,
+    Publish,
+    PushPost,
+    Reconcile,
+    RefreshSite,
+    Send,
+    SendDue,
+    SendOne,
+    SendTest,
+    SendTestCopy,
+    Skip,
+    SkipErrors,
+    Stop,
+    Targets,
+    UploadMedia,
+    Wait,
+    campaign_hash,
+    idempotency_key,
+    media_urls,
+    plan,
+    when,
+)
 from .redact import Redactor
-from .site import Broken, Site, SitePost, load_site
+from .site import Site, SitePost, load_site
 from .targets.base import (
+    CMS,
     Campaign,
+    MailingList,
     OutgoingEmail,
-    PostPush,
     RemoteRef,
     cms_name,
     get_cms,
@@ -56,19 +79,7 @@ from .targets.base import (
 
 Say = Callable[[str], None]
 
-
-def idempotency_key(list_target: str, slug: str, list_id: str | None) -> IdempotencyKey:
-    """The key of a post's newsletter: from its slug and its list only, so it is
-    stable across runs, a deleted ledger and a changed ``POSTPIPE_SITE_URL``."""
-    return IdempotencyKey.for_newsletter(slug, f"{list_target}:{list_id or ''}")
-
-
-def _when(value: str | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.isoformat(sep=" ", timespec="minutes")
+__all__ = ["Publisher", "Report", "idempotency_key", "open_ledger", "run", "status"]
 
 
 @dataclass
@@ -78,242 +89,165 @@ class Report:
     lines: list[str] = field(default_factory=list)
     failures: int = 0
     writes: int = 0
-    findings: list[Finding] = field(default_factory=list)
     #: unexpected exceptions (not a PostpipeError) caught and reported as failures
     crashes: list[BaseException] = field(default_factory=list)
     posts_read: int = 0  # post files read and parsed (unchanged cached posts are not)
+    #: the plan the run executed (or, dry, printed)
+    actions: list[Action] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.failures == 0
 
 
-class Publisher:
-    """One publish/send run against the configured targets."""
+class Run:
+    """What every step of one run shares: site, ledger, targets, clock and output."""
 
     def __init__(
         self,
-        settings: Settings,
+        site: Site,
+        ledger: Ledger,
+        cms: CMS,
+        lst: MailingList,
         *,
         now: datetime,
-        dry_run: bool = False,
-        say: Say | None = None,
-        confirm: Callable[[str], bool] | None = None,
+        report: Report,
+        say: Say | None,
+        redact: Callable[[str], str],
+        say_failure: Say | None = None,
     ) -> None:
-        self.settings = settings
-        self.confirm = confirm
-        self.cms_changed = False
+        self.site = site
+        self.settings = site.settings
+        self.ledger = ledger
+        self.cms = cms
+        self.lst = lst
         self.now = now
-        self.dry_run = dry_run
-        self.report = Report()
+        self.report = report
         self._say = say
-        #: hides every secret of the settings from what a run prints or records
-        self.redact = Redactor.for_settings(settings)
-        self._site: Site | None = None
-        self.builder = Builder(settings, write_cache=not dry_run)
-        self.ledger = open_ledger(settings, read_only=dry_run, redact=self.redact)
-        # adapters use the ledger only for their own bookkeeping: uploaded media
-        # (assets) and per-recipient sends (recipients)
-        self.cms = get_cms(
-            settings, builder=self.builder, ledger=self.ledger, clock=lambda: self.now
-        )
-        self.lst = get_list(
-            settings, builder=self.builder, ledger=self.ledger, clock=lambda: self.now
-        )
+        self._say_failure = say_failure or say
+        self.redact = redact
+        #: where each post pushed in this run lives (``None``: its push failed)
+        self.refs: dict[str, RemoteRef | None] = {}
+        self.cms_changed = False
 
-    def close(self) -> None:
-        self.ledger.close()
-
-    def __enter__(self) -> Publisher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- output ----------------------------------------------------------------
-    def say(self, line: str) -> None:
+    def say(self, line: str, *, failure: bool = False) -> None:
+        """One line of the run; a ``failure`` line is the kind ``-q`` still prints."""
         line = self.redact(line)
         self.report.lines.append(line)
-        if self._say:
-            self._say(line)
+        say = self._say_failure if failure else self._say
+        if say:
+            say(line)
 
     def fail(self, slug: str, kind: str, target: str, error: PostpipeError) -> None:
+        """A step failed for this post: recorded in the ledger and said."""
         self.report.failures += 1
-        text = error.render()
-        if not self.dry_run:
-            self.ledger.record_error(slug, kind, target, str(error), self.now)
-        self.say(f"error  {slug} → {target}: {text}")
+        self.ledger.record_error(slug, kind, target, str(error), self.now)
+        self.say(f"error  {slug} → {target}: {error.render()}", failure=True)
 
-    # -- loading ---------------------------------------------------------------
-    @property
-    def site(self) -> Site:
-        """Every non-draft post, loaded once per run through the render cache."""
-        if self._site is None:
-            self._site = load_site(self.settings, drafts=False, cache=not self.dry_run)
-            self.report.posts_read += self._site.parsed
-        return self._site
+    def post(self, slug: str) -> SitePost:
+        found = self.site.by_slug(slug)
+        assert found is not None, slug  # the plan names only posts of the site
+        return found
 
-    def broken(self, broken: Sequence[Broken]) -> None:
-        """Name each post left out for its errors (``path:line``, message, hint)."""
-        for b in broken:
-            self.report.failures += 1
-            for e in b.errors:
-                hint = f"\n       hint: {e.hint}" if e.hint else ""
-                self.say(f"error  {e}{hint}")
-            self.say(f"skip   {b.rel}: left out until it is fixed; the other posts go on")
+    def url_for(self, slug: str, planned: str | None) -> str | None:
+        """The post's URL: from the ledger (``planned``) or from this run's push."""
+        if planned is not None:
+            return planned
+        ref = self.refs.get(slug)
+        return ref.url if ref is not None else None
 
-    def load(self, slugs: Sequence[str] = ()) -> list[SitePost]:
-        """The non-draft posts (or the named ones) without errors.
 
-        Without ``slugs`` a broken post is named and left out; a named post that
-        is missing, a draft or broken stops the run.
-        """
-        site = self.site
-        if not slugs:
-            self.broken(site.broken)
-            return self._checked(list(site.posts), site.findings)
-        chosen = [self.named(slug) for slug in slugs]
-        return self._checked(chosen, [f for p in chosen for f in p.findings])
+class CmsSteps:
+    """Uploads, pushes and the site-wide refresh, against the CMS."""
 
-    def named(self, slug: str) -> SitePost:
-        """The post with this slug, or an error that says why there is none."""
-        site = self.site
-        found = site.by_slug(slug)
-        if found is not None:
-            return found
-        broken = [b for b in site.broken if b.slug == slug]
-        if broken:
-            raise ErrorGroup([e for b in broken for e in b.errors])
-        for draft in site.drafts:
-            if draft.slug == slug:
-                raise PostpipeError(
-                    f"'{slug}' is a draft; drafts are never published or sent",
-                    path=draft.rel,
-                    line=draft.line("draft"),
-                    hint="remove draft: true when it is ready",
-                )
-        if site.broken:  # it may be one of the files that cannot be read
-            raise ErrorGroup(site.errors)
-        import difflib
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.uploads: dict[str, list[UploadMedia]] = {}
 
-        close = difflib.get_close_matches(slug, [p.slug for p in site.posts], n=1)
-        raise PostpipeError(
-            f"no post with slug '{slug}'",
-            hint=f"did you mean '{close[0]}'?" if close else "see the slugs with 'postpipe status'",
-        )
+    def upload(self, a: UploadMedia) -> None:
+        """Queued for the post's push: the CMS is asked for the post first (a read), so
+        a wrong key fails before anything is written."""
+        self.uploads.setdefault(a.slug, []).append(a)
 
-    def _checked(self, rendered: list[SitePost], findings: list[Finding]) -> list[SitePost]:
-        """Leave out (and report) the posts with error findings."""
-        self.report.findings = findings
-        bad = {f.path for f in findings if f.level == ERROR}
-        for r in rendered:
-            if r.rel in bad:
-                self.report.failures += 1
-                # one block, so that -q (which keeps failure lines) keeps the reasons too
-                reasons = [
-                    f"  {f.render()}".replace("\n", "\n  ")
-                    for f in findings
-                    if f.level == ERROR and f.path == r.rel
-                ]
-                self.say(
-                    "\n".join([f"skip   {r.slug}: it has errors; run 'postpipe check'", *reasons])
-                )
-        return [r for r in rendered if r.rel not in bad]
-
-    # -- the CMS -----------------------------------------------------------------
-    def push_of(self, r: SitePost) -> PostPush:
-        rendered = r.rendered
-        post = rendered.post
-        assets = tuple(sorted(rendered.assets.values(), key=lambda a: a.name))
-        hero = rendered.assets.get(str(post.image.path)) if post.image else None
-        return PostPush(
-            slug=post.slug,
-            title=post.title,
-            date=post.date,
-            scheduled=post.date > self.now,
-            body_html=r.body_html,
-            summary=r.view.summary,
-            tags=post.tags,
-            categories=post.categories,
-            image=hero,
-            assets=assets,
-            rendered=rendered,
-        )
-
-    def publish_post(self, r: SitePost) -> RemoteRef | None:
-        """Create or update the post on the CMS; returns where it lives (None: not yet)."""
-        target = self.cms.name
-        ahead = r.date > self.now
-        if ahead and not getattr(self.cms, "schedules", True):
-            self.say(
-                f"wait   {r.slug}: dated {_when(r.date)}; the first publish after that "
-                "publishes it (or send --due, when its newsletter is due)"
-            )
-            return None
-        page_hash = r.page_digest
-        item = self.ledger.get(r.slug, KIND_CMS, target)
-        if (
-            item
-            and item.content_hash == page_hash
-            and item.remote_id
-            and item.state in (PUBLISHED, SCHEDULED)
-            and (item.state == SCHEDULED) == ahead
-        ):
-            return RemoteRef(id=item.remote_id, url=item.remote_url or r.url)
-        push = self.push_of(r)
-        existing = None
-        if item and item.remote_id and item.state in (PUBLISHED, SCHEDULED):
-            existing = RemoteRef(id=item.remote_id, url=item.remote_url or "", data=item.data)
-        else:
-            try:
-                existing = self.cms.find(push)  # a crash or a deleted ledger: never duplicate
-            except ProviderError as exc:
-                self.fail(r.slug, KIND_CMS, target, exc)
-                return None
-        verb = "update" if existing else "create"
-        if self.dry_run:
-            self.say(f"{verb:<6} {r.slug} → {target}" + (" (scheduled)" if push.scheduled else ""))
-            return existing or RemoteRef(id="", url=r.url)
+    def push(self, a: PushPost) -> None:
+        """Create or update the post; a crash or a deleted ledger never duplicates it."""
+        r = self.run
+        target = r.cms.name
+        r.refs[a.slug] = None
+        existing = a.known
         try:
-            ref = self.cms.upsert(push, existing)
+            if existing is None:
+                existing = r.cms.find(a.push)
+            for upload in self.uploads.pop(a.slug, []):
+                r.cms.upload(upload.asset, upload.alt)
+            ref = r.cms.upsert(a.push, existing)
         except ProviderError as exc:
-            self.fail(r.slug, KIND_CMS, target, exc)
-            return None
-        self.cms_changed = True
+            r.fail(a.slug, KIND_CMS, target, exc)
+            return
+        r.cms_changed = True
         # a CMS publishes at once a post dated too little ahead to schedule it
         # (WordPress: under 60 s, Ghost: under 2 min); it says so with status "publish"
-        scheduled = push.scheduled and ref.status != "publish"
-        self.ledger.record_published(
-            r.slug,
+        scheduled = a.push.scheduled and ref.status != "publish"
+        r.ledger.record_published(
+            a.slug,
             target,
             remote_id=ref.id,
             remote_url=ref.url,
-            content_hash=page_hash,
-            now=self.now,
+            content_hash=a.page_hash,
+            now=r.now,
             scheduled=scheduled,
             data=ref.data,
         )
-        past = "created" if verb == "create" else "updated"
-        note = f" (scheduled for {_when(r.date)})" if scheduled else ""
-        if push.scheduled and not scheduled:
-            note = f" (published now: dated {_when(r.date)}, too soon for {target} to schedule it)"
-        self.say(f"{past:<6} {r.slug} → {target} {ref.url}{note}")
-        return ref
+        r.refs[a.slug] = ref
+        past = "created" if existing is None else "updated"
+        date = when(a.push.date)
+        note = f" (scheduled for {date})" if scheduled else ""
+        if a.push.scheduled and not scheduled:
+            note = f" (published now: dated {date}, too soon for {target} to schedule it)"
+        r.say(f"{past:<6} {a.slug} → {target} {ref.url}{note}")
 
-    # -- the newsletter ------------------------------------------------------------
-    def outgoing(self, r: SitePost, view_url: str) -> OutgoingEmail:
-        s = self.settings
-        media = self.media_urls(r)
-        rendered = r.rendered
-        if rendered.email is not None and view_url == r.url and not media:
+    def refresh(self, a: RefreshSite) -> None:
+        """Let a CMS that serves the whole site rewrite its index, feed and tag pages
+        from every post it has, when this run changed anything on it."""
+        r = self.run
+        if not r.cms_changed or not r.cms.site_pages:
+            return
+        posts = r.site.posts if a.slugs is None else [r.post(s) for s in a.slugs]
+        published = {
+            i.slug
+            for i in r.ledger.items()
+            if i.kind == KIND_CMS and i.target == r.cms.name and i.state in (PUBLISHED, SCHEDULED)
+        }
+        rendered = [p.rendered for p in posts if p.slug in published]
+        r.report.writes += r.cms.finish(r.site.builder.site_files(rendered))
+
+
+class ListSteps:
+    """Campaigns, sends and test copies, against the mailing list.
+
+    A send is claimed in the ledger before the provider is called, and ends in a
+    state the next run can act on (sent, released, or left ``sending``: ask first).
+    """
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def outgoing(self, p: SitePost, view_url: str) -> OutgoingEmail:
+        """The newsletter as the list gets it: linking to ``view_url`` and to the
+        CMS's copies of its images."""
+        r = self.run
+        s = r.settings
+        media = self.media(p)
+        rendered = p.rendered
+        if rendered.email is not None and view_url == p.url and not media:
             email = rendered.email  # rendered for the site's own URL already
         else:
-            email = self.builder.render_email(
+            email = r.site.builder.render_email(
                 rendered, view_url=view_url, list_target=s.list, media=media
             )
         assert rendered.post.newsletter is not None
         return OutgoingEmail(
-            slug=r.slug,
+            slug=p.slug,
             subject=email.subject,
             preheader=email.preheader,
             html=email.html,
@@ -326,126 +260,84 @@ class Publisher:
             list_id=rendered.post.newsletter.list,
         )
 
-    def media_urls(self, r: SitePost) -> dict[str, str]:
-        """Images the CMS serves from its media library: the email links there, so it
-        works without the static site."""
-        media_url = getattr(self.cms, "media_url", None)
-        if media_url is None:
-            return {}
-        urls = {}
-        for asset in r.rendered.assets.values():
-            url = media_url(asset)
-            if url:
-                urls[self.builder.site.url_of(asset.name)] = url
-        return urls
+    def media(self, p: SitePost) -> dict[str, str]:
+        """The post's images at the CMS, as the media store has them now."""
+        target = self.run.cms.media_target
+        return media_urls(p, target, self.run.ledger.snapshot().media) if target else {}
 
-    def _key(self, item: Item | None, slug: str, list_id: str | None) -> IdempotencyKey:
-        if item and item.idem_key:
-            return IdempotencyKey.stored(slug, item.idem_key)
-        return idempotency_key(self.lst.name, slug, list_id)
+    def prepare(self, a: PrepareCampaign) -> None:
+        """Create or update the campaign (never send); no call when nothing changed."""
+        r = self.run
+        url = r.url_for(a.slug, a.url)
+        if url is None:
+            return  # the post could not be pushed: its failure is reported
+        target = r.lst.name
+        p = r.post(a.slug)
+        facts = p.email_facts()
+        assert facts is not None
+        content_hash = campaign_hash(facts, url, self.media(p))
+        item = r.ledger.get(a.slug, KIND_LIST, target)
+        if item and item.content_hash == content_hash and item.state in (PREPARED, SCHEDULED):
+            return
+        email = self.outgoing(p, url)
+        try:
+            existing = r.lst.find_campaign(a.key)
+            if existing and existing.sent:
+                self.found_sent(a.slug, existing)
+                return
+            campaign = r.lst.prepare(email, a.key, existing)
+        except ProviderError as exc:
+            r.fail(a.slug, KIND_LIST, target, exc)
+            return
+        r.ledger.record_prepared(
+            a.slug,
+            target,
+            key=str(a.key),
+            remote_id=campaign.remote_id,
+            content_hash=content_hash,
+            now=r.now,
+            scheduled=a.scheduled,
+            data=campaign.data,
+        )
+        due = f"; due {when(a.send_at)}" if a.scheduled else ""
+        r.say(f"{'prepared':<6} {a.slug} → {target} campaign{due}")
 
-    def _found_sent(self, slug: str, campaign: Campaign) -> None:
-        # a status postpipe does not know may mean sent: recorded, never sent again
+    def found_sent(self, slug: str, campaign: Campaign) -> None:
+        """The provider has it sent (or in a status postpipe does not know, which may
+        mean sent): recorded, never sent again."""
+        r = self.run
         raw = campaign.provider_status or campaign.status
         unknown = campaign.unknown
         detail = f"status {raw!r} unknown to postpipe" if unknown else "found sent at the provider"
-        if not self.dry_run:
-            self.ledger.confirm_sent(
-                slug,
-                self.lst.name,
-                remote_id=campaign.remote_id,
-                now=self.now,
-                sent_at=campaign.sent_at,
-                detail=detail,
-            )
+        r.ledger.confirm_sent(
+            slug,
+            r.lst.name,
+            remote_id=campaign.remote_id,
+            now=r.now,
+            sent_at=campaign.sent_at,
+            detail=detail,
+        )
         if unknown:
-            self.say(
-                f"sent?  {slug} → {self.lst.name}: status {raw!r} unknown to postpipe; not "
+            r.say(
+                f"sent?  {slug} → {r.lst.name}: status {raw!r} unknown to postpipe; not "
                 f"sending; check it at the provider (campaign {campaign.remote_id})"
             )
             return
-        self.say(f"sent   {slug} → {self.lst.name}: already sent (found at the provider); recorded")
+        r.say(f"sent   {slug} → {r.lst.name}: already sent (found at the provider); recorded")
 
-    def prepare_newsletter(self, r: SitePost, ref: RemoteRef) -> None:
-        """Create or update the campaign (never send); no call when nothing changed."""
-        target = self.lst.name
-        item = self.ledger.get(r.slug, KIND_LIST, target)
-        if item and item.state in (SENT, SENDING, MISSED):
-            return
-        facts = r.email_facts()
-        if facts is None:
-            return
-        # what the campaign depends on, compared without rendering the email again
-        media = self.media_urls(r) if getattr(self.cms, "media_url", None) else {}
-        content_hash = digest(
-            facts.subject,
-            facts.preheader,
-            facts.html,
-            facts.text,
-            facts.list_id or "",
-            ref.url,
-            *(f"{k}={v}" for k, v in sorted(media.items())),
-        )
-        send_at = facts.send_at
-        scheduled = send_at is not None and send_at > self.now
-        if item and item.content_hash == content_hash and item.state in (PREPARED, SCHEDULED):
-            return
-        email = self.outgoing(r, ref.url)
-        key = self._key(item, r.slug, facts.list_id)
-        try:
-            existing = self.lst.find_campaign(key)
-        except ProviderError as exc:
-            self.fail(r.slug, KIND_LIST, target, exc)
-            return
-        if existing and existing.sent:
-            self._found_sent(r.slug, existing)
-            return
-        verb = "update" if (existing and existing.remote_id) or item else "create"
-        if self.dry_run:
-            self.say(f"{verb:<6} {r.slug} → {target} campaign (not sent)")
-            return
-        try:
-            campaign = self.lst.prepare(email, key, existing)
-        except ProviderError as exc:
-            self.fail(r.slug, KIND_LIST, target, exc)
-            return
-        self.ledger.record_prepared(
-            r.slug,
-            target,
-            key=str(key),
-            remote_id=campaign.remote_id,
-            content_hash=content_hash,
-            now=self.now,
-            scheduled=scheduled,
-            data=campaign.data,
-        )
-        when = f"; due {_when(send_at)}" if scheduled else ""
-        self.say(f"{'prepared':<6} {r.slug} → {target} campaign{when}")
-
-    def send_newsletter(
-        self, r: SitePost, ref: RemoteRef, deadline: datetime | None = None
-    ) -> bool:
-        """Send once. The claim is committed before the provider is called.
-
-        ``deadline`` (for cron): past it, a newsletter the provider never sent is
-        marked missed instead of sent late.
-        """
-        target = self.lst.name
-        item = self.ledger.get(r.slug, KIND_LIST, target)
-        facts = r.email_facts()
-        key = self._key(item, r.slug, facts.list_id if facts else None)
-        email = self.outgoing(r, ref.url)
-        if self.dry_run:
-            if item and item.state == SENT:
-                self.say(f"skip   {r.slug}: already sent {_when(item.sent_at)}")
-            else:
-                self.say(f"send   {r.slug} → {target}")
-            return True
-        claim = self.ledger.claim_send(r.slug, target, str(key), self.now)
+    def send(self, a: Send) -> None:
+        """Send once (``Reconcile`` too: the claim says whether to ask first)."""
+        r = self.run
+        url = r.url_for(a.slug, a.url)
+        if url is None:
+            return  # the post could not be pushed: its failure is reported
+        target = r.lst.name
+        email = self.outgoing(r.post(a.slug), url)
+        claim = r.ledger.claim_send(a.slug, target, str(a.key), r.now)
         if claim.action == "done":
-            self.say(f"skip   {r.slug}: already sent {_when(claim.item.sent_at)}")
-            return True
-        key = IdempotencyKey.stored(r.slug, claim.item.idem_key or str(key))
+            r.say(f"skip   {a.slug}: already sent {when(claim.item.sent_at)}")
+            return
+        key = IdempotencyKey.stored(a.slug, claim.item.idem_key or str(a.key))
         # From here on the row is ours ("sending"). Whatever happens, it ends with a
         # state the next run can act on: sent, released to "prepared" (certainly not
         # sent) or left "sending" with the error (maybe sent: the next run asks the
@@ -455,57 +347,54 @@ class Publisher:
             try:
                 # always look first: a crash, an overlapping run or a deleted ledger may
                 # have sent it already
-                existing = self.lst.find_campaign(key)
+                existing = r.lst.find_campaign(key)
             except ProviderError as exc:
-                self._after_failed_send(r.slug, exc, sent_maybe=maybe_sent)
-                return False
+                self.failed_send(a.slug, exc, sent_maybe=maybe_sent)
+                return
             if existing and existing.sent:
-                self._found_sent(r.slug, existing)
-                return True
+                self.found_sent(a.slug, existing)
+                return
             maybe_sent = False  # the provider says it was not sent
-            if deadline is not None and self.now > deadline:
+            if a.deadline is not None and r.now > a.deadline:
                 # a run left it "sending"; the provider says it never went out, and by
                 # now it is too late to send it silently
-                detail = f"not sent, and now later than {_when(deadline)}"
-                self.ledger.mark_missed(
-                    r.slug, target, key=str(key), now=self.now, detail=detail, confirmed_unsent=True
+                detail = f"not sent, and now later than {when(a.deadline)}"
+                r.ledger.mark_missed(
+                    a.slug, target, key=str(key), now=r.now, detail=detail, confirmed_unsent=True
                 )
-                self.say(
-                    f"missed {r.slug}: {detail}. To send it anyway: postpipe send {r.slug} --yes"
-                )
-                return True
+                r.say(f"missed {a.slug}: {detail}. To send it anyway: postpipe send {a.slug} --yes")
+                return
             try:
-                campaign = self.lst.prepare(email, key, existing)
+                campaign = r.lst.prepare(email, key, existing)
             except ProviderError as exc:
-                self._after_failed_send(r.slug, exc, sent_maybe=False)
-                return False
+                self.failed_send(a.slug, exc, sent_maybe=False)
+                return
             maybe_sent = True  # from the first byte of the send call on
             try:
-                result = self.lst.send(campaign, email)
+                result = r.lst.send(campaign, email)
             except ProviderError as exc:
-                self._after_failed_send(r.slug, exc, sent_maybe=exc.maybe_sent)
-                return False
+                self.failed_send(a.slug, exc, sent_maybe=exc.maybe_sent)
+                return
             if result.unknown:  # refused, and read again: a status we do not know
-                self._found_sent(r.slug, result)
-                return True
-            self.ledger.confirm_sent(
-                r.slug, target, remote_id=result.remote_id, now=self.now, sent_at=result.sent_at
+                self.found_sent(a.slug, result)
+                return
+            r.ledger.confirm_sent(
+                a.slug, target, remote_id=result.remote_id, now=r.now, sent_at=result.sent_at
             )
         except Exception as exc:  # a bug or an unforeseen failure of a target
-            self._after_failed_send(r.slug, exc, sent_maybe=maybe_sent)
-            return False
+            self.failed_send(a.slug, exc, sent_maybe=maybe_sent)
+            return
         except BaseException as exc:  # Ctrl-C, SystemExit: record, then stop the run
-            self._after_failed_send(r.slug, exc, sent_maybe=maybe_sent)
+            self.failed_send(a.slug, exc, sent_maybe=maybe_sent)
             raise
-        self.say(
-            f"sent   {r.slug} → {target}" + (f" ({result.remote_id})" if result.remote_id else "")
-        )
-        return True
+        remote = f" ({result.remote_id})" if result.remote_id else ""
+        r.say(f"sent   {a.slug} → {target}{remote}")
 
-    def _after_failed_send(self, slug: str, exc: BaseException, *, sent_maybe: bool) -> None:
+    def failed_send(self, slug: str, exc: BaseException, *, sent_maybe: bool) -> None:
         """Record a send that failed after the claim, and say what the next run does."""
-        target = self.lst.name
-        self.report.failures += 1
+        r = self.run
+        target = r.lst.name
+        r.report.failures += 1
         if isinstance(exc, PostpipeError):
             stored, shown = str(exc), exc.render()
         elif isinstance(exc, KeyboardInterrupt):
@@ -514,175 +403,276 @@ class Publisher:
             # not a PostpipeError: a bug, or a failure the target did not foresee
             stored = f"unexpected {type(exc).__name__}: {exc}"
             shown = stored + "\n  hint: run again with --traceback to see where; please report it"
-            self.report.crashes.append(exc)
+            r.report.crashes.append(exc)
         try:
             if sent_maybe:
-                self.ledger.mark_uncertain(slug, target, stored, self.now)
+                r.ledger.mark_uncertain(slug, target, stored, r.now)
             else:
-                self.ledger.release(slug, target, stored, self.now)
+                r.ledger.release(slug, target, stored, r.now)
         except Exception as failure:  # noqa: BLE001 - the original error is the one to report
             shown += f"\n  (and the ledger could not record it: {failure})"
         if sent_maybe:
-            self.say(
-                f"error  {slug} → {target}: {shown}\n"
-                "       it may have been sent; the next run asks the provider before "
-                "sending again"
-            )
+            next_run = "it may have been sent; the next run asks the provider before sending again"
         else:
-            self.say(
-                f"error  {slug} → {target}: {shown}\n       not sent; the next run tries again"
-            )
+            next_run = "not sent; the next run tries again"
+        r.say(f"error  {slug} → {target}: {shown}\n       {next_run}", failure=True)
 
-    # -- commands ------------------------------------------------------------------
-    def publish(self, slugs: Sequence[str] = ()) -> Report:
-        """``postpipe publish``: every non-draft post to the CMS, campaigns prepared."""
-        rendered = self.load(slugs)
-        for r in rendered:
-            ref = self.publish_post(r)
-            if ref is not None and r.email_facts() is not None:
-                self.prepare_newsletter(r, ref)
-        self.finish_cms(rendered if not slugs else None)
+    def missed(self, a: MarkMissed) -> None:
+        r = self.run
+        r.ledger.mark_missed(a.slug, r.lst.name, key=str(a.key), now=r.now, detail=a.detail)
+        r.say(missed_line(a))
+
+    def test_copy(self, a: SendTestCopy) -> None:
+        r = self.run
+        email = self.outgoing(r.post(a.slug), a.url)
+        campaign = r.lst.find_campaign(a.key)
+        if campaign is None or not campaign.sent:
+            campaign = r.lst.prepare(email, a.key, campaign)
+        r.lst.send_test(campaign, email, a.address)
+        r.say(f"test   {a.slug} → {a.address} via {r.lst.name}")
+
+
+class Executor:
+    """Runs a plan's actions in order: the CMS steps, then the list steps."""
+
+    def __init__(self, run: Run, confirm: Callable[[str], bool] | None = None) -> None:
+        self.run = run
+        self.confirm = confirm
+        self.cms = CmsSteps(run)
+        self.lst = ListSteps(run)
+
+    def execute(self, actions: Sequence[Action]) -> None:
+        for action in actions:
+            if not self.step(action):
+                return
+
+    def step(self, a: Action) -> bool:
+        """Run one action; ``False`` ends the run (a send not confirmed)."""
+        r = self.run
+        if isinstance(a, FAILURES | Wait | Skip):
+            report_line(r, a)
+        elif isinstance(a, Confirm):
+            return self.confirmed(a)
+        elif isinstance(a, UploadMedia):
+            self.cms.upload(a)
+        elif isinstance(a, PushPost):
+            self.cms.push(a)
+        elif isinstance(a, RefreshSite):
+            self.cms.refresh(a)
+        elif isinstance(a, PrepareCampaign):
+            self.lst.prepare(a)
+        elif isinstance(a, Send):
+            self.lst.send(a)
+        elif isinstance(a, MarkMissed):
+            self.lst.missed(a)
+        elif isinstance(a, SendTestCopy):
+            self.lst.test_copy(a)
+        elif isinstance(a, Stop):
+            raise a.error
+        return True
+
+    def confirmed(self, a: Confirm) -> bool:
+        if self.confirm is None or self.confirm(describe(self.run, a.slug)):
+            return True
+        self.run.say(f"skip   {a.slug}: not confirmed; nothing sent")
+        return False
+
+    def dry(self, actions: Sequence[Action]) -> None:
+        """Print the plan; write nothing (the ledger, the targets and the disk stay as
+        they are)."""
+        r = self.run
+        for a in actions:
+            if isinstance(a, Confirm):
+                if not self.confirmed(a):
+                    return
+            elif isinstance(a, Stop):
+                raise a.error
+            elif isinstance(a, FAILURES | Wait | Skip):
+                report_line(r, a)
+            else:
+                line = plan_line(a, r.cms.name, r.lst.name)
+                if line is not None:
+                    r.say(line)
+
+
+def report_line(r: Run, a: LeaveOut | SkipErrors | Wait | Skip) -> None:
+    """The lines of an action that only reports (the same in a dry run)."""
+    if isinstance(a, LeaveOut):
+        r.report.failures += 1
+        for e in a.broken.errors:
+            hint = f"\n       hint: {e.hint}" if e.hint else ""
+            r.say(f"error  {e}{hint}", failure=True)
+        r.say(f"skip   {a.broken.rel}: left out until it is fixed; the other posts go on")
+    elif isinstance(a, SkipErrors):
+        r.report.failures += 1
+        # one block, so that -q (which keeps failure lines) keeps the reasons too
+        reasons = [f"  {f.render()}".replace("\n", "\n  ") for f in a.findings]
+        r.say(
+            "\n".join([f"skip   {a.slug}: it has errors; run 'postpipe check'", *reasons]),
+            failure=True,
+        )
+    elif isinstance(a, Wait):
+        if a.dated is None:
+            r.say(f"wait   {a.slug}: the post is not published yet")
+        else:
+            r.say(
+                f"wait   {a.slug}: dated {when(a.dated)}; the first publish after that "
+                "publishes it (or send --due, when its newsletter is due)"
+            )
+    else:
+        r.say(f"skip   {a.slug}: {a.reason}")
+
+
+def plan_line(a: Action, cms: str, lst: str) -> str | None:
+    """One planned write as ``--dry-run`` prints it (``None``: nothing to show)."""
+    if isinstance(a, PushPost):
+        return f"{a.verb:<6} {a.slug} → {cms}" + (" (scheduled)" if a.push.scheduled else "")
+    if isinstance(a, UploadMedia):
+        return f"upload {a.slug} → {cms}: {a.asset.name}"
+    if isinstance(a, PrepareCampaign):
+        return f"{'update' if a.update else 'create'} {a.slug} → {lst} campaign (not sent)"
+    if isinstance(a, Reconcile):
+        return (
+            f"check  {a.slug} → {lst}: left sending by an earlier run; the provider is "
+            "asked before it is sent"
+        )
+    if isinstance(a, Send):
+        return f"send   {a.slug} → {lst}"
+    if isinstance(a, MarkMissed):
+        return missed_line(a)
+    if isinstance(a, SendTestCopy):
+        return f"test   {a.slug} → {a.address}"
+    return None
+
+
+def missed_line(a: MarkMissed) -> str:
+    return f"missed {a.slug}: {a.detail}; not sent. To send it anyway: postpipe send {a.slug} --yes"
+
+
+def describe(r: Run, slug: str) -> str:
+    """What a person confirms before a send."""
+    post = r.post(slug).post
+    assert post.newsletter is not None
+    item = r.ledger.get(slug, KIND_LIST, r.lst.name)
+    count = r.lst.recipients_count()
+    lines = [
+        f"Send '{post.newsletter.subject}'",
+        f"  post:  {slug}",
+        f"  list:  {r.lst.name}" + (f" ({post.newsletter.list})" if post.newsletter.list else ""),
+        f"  to:    {count} recipients"
+        if count is not None
+        else "  to:    every subscriber of the list",
+    ]
+    if item and item.state == SENT:
+        lines.append(f"  note:  already sent {when(item.sent_at)}; it will not be sent again")
+    return "\n".join(lines)
+
+
+class Publisher:
+    """One publish/send run: the site, the ledger and the configured targets.
+
+    Each command plans against a snapshot of the ledger, then executes the plan
+    (or, ``dry_run``, prints it).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: datetime,
+        dry_run: bool = False,
+        say: Say | None = None,
+        confirm: Callable[[str], bool] | None = None,
+        say_failure: Say | None = None,
+    ) -> None:
+        self.settings = settings
+        self.confirm = confirm
+        self._say_failure = say_failure
+        self.now = now
+        self.dry_run = dry_run
+        self.report = Report()
+        self._say = say
+        #: hides every secret of the settings from what a run prints or records
+        self.redact = Redactor.for_settings(settings)
+        self._site: Site | None = None
+        self.ledger = open_ledger(settings, read_only=dry_run, redact=self.redact)
+        # the targets' own bookkeeping, kept in the ledger: uploaded media and
+        # per-recipient sends
+        self.cms = get_cms(
+            settings, media=LedgerMedia(self.ledger, lambda: self.now), clock=lambda: self.now
+        )
+        self.lst = get_list(
+            settings,
+            recipients=LedgerRecipients(self.ledger, list_name(settings)),
+            clock=lambda: self.now,
+        )
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def site(self) -> Site:
+        """Every non-draft post, loaded once per run through the render cache."""
+        if self._site is None:
+            self._site = load_site(self.settings, drafts=False, cache=not self.dry_run)
+            self.report.posts_read += self._site.parsed
+        return self._site
+
+    def targets(self) -> Targets:
+        return Targets(
+            cms=self.cms.name,
+            lst=self.lst.name,
+            schedules=self.cms.schedules,
+            media_target=self.cms.media_target,
+        )
+
+    def plan(self, mode: Mode) -> list[Action]:
+        """The actions of ``mode``, against the ledger as it is now."""
+        return plan(self.site, self.ledger.snapshot(), self.now, mode=mode, targets=self.targets())
+
+    def execute(self, mode: Mode) -> Report:
+        actions = self.plan(mode)
+        self.report.actions = actions
+        run = Run(
+            self.site,
+            self.ledger,
+            self.cms,
+            self.lst,
+            now=self.now,
+            report=self.report,
+            say=self._say,
+            redact=self.redact,
+            say_failure=self._say_failure,
+        )
+        executor = Executor(run, self.confirm)
+        if self.dry_run:
+            executor.dry(actions)
+        else:
+            executor.execute(actions)
         return self.report
 
-    def finish_cms(self, rendered: Sequence[SitePost] | None) -> None:
-        """Let the CMS refresh site-wide pages from every post it has.
-
-        With ``rendered=None`` (a send run) every rendered post of the site counts;
-        a broken post is left out rather than failing the send run.
-        """
-        if self.dry_run or not self.cms_changed:
-            return  # nothing changed on the CMS in this run: its pages are current
-        if rendered is None:
-            rendered = self.site.posts
-        published = {
-            i.slug
-            for i in self.ledger.items()
-            if i.kind == KIND_CMS
-            and i.target == self.cms.name
-            and i.state in (PUBLISHED, SCHEDULED)
-        }
-        pushes = [self.push_of(r) for r in rendered if r.slug in published]
-        self.report.writes += self.cms.finish(pushes)
+    # -- the commands ----------------------------------------------------------------
+    def publish(self, slugs: Sequence[str] = ()) -> Report:
+        """``postpipe publish``: every non-draft post to the CMS, campaigns prepared."""
+        return self.execute(Publish(tuple(slugs)))
 
     def send_one(self, slug: str) -> Report:
         """``postpipe send SLUG``: publish the post if needed, then send its newsletter."""
-        rendered = self.load([slug])
-        if not rendered:
-            return self.report
-        r = rendered[0]
-        if r.email_facts() is None:
-            raise PostpipeError(
-                f"'{slug}' has no newsletter block",
-                path=r.rel,
-                hint="add newsletter: with at least subject:",
-            )
-        if self.confirm is not None and not self.confirm(self.describe(r)):
-            self.say(f"skip   {slug}: not confirmed; nothing sent")
-            return self.report
-        ref = self.publish_post(r)
-        if ref is None:
-            if self.report.failures:
-                return self.report
-            raise PostpipeError(
-                f"'{slug}' is not published yet, so the email would link to nothing",
-                hint="publish it first (its date must have come)",
-            )
-        self.finish_cms(None)
-        self.send_newsletter(r, ref)
-        return self.report
-
-    def describe(self, r: SitePost) -> str:
-        """What a person confirms before a send."""
-        assert r.post.newsletter is not None
-        item = self.ledger.get(r.slug, KIND_LIST, self.lst.name)
-        count = getattr(self.lst, "recipients_count", lambda: None)()
-        lines = [
-            f"Send '{r.post.newsletter.subject}'",
-            f"  post:  {r.slug}",
-            f"  list:  {self.lst.name}"
-            + (f" ({r.post.newsletter.list})" if r.post.newsletter.list else ""),
-            f"  to:    {count} recipients"
-            if count is not None
-            else "  to:    every subscriber of the list",
-        ]
-        if item and item.state == SENT:
-            lines.append(f"  note:  already sent {_when(item.sent_at)}; it will not be sent again")
-        return "\n".join(lines)
+        return self.execute(SendOne(slug))
 
     def send_test(self, slug: str, address: str) -> Report:
         """``postpipe send SLUG --test ADDRESS``: one copy; the send state is untouched."""
-        rendered = self.load([slug])
-        if not rendered:
-            return self.report
-        r = rendered[0]
-        facts = r.email_facts()
-        if facts is None:
-            raise PostpipeError(f"'{slug}' has no newsletter block", path=r.rel)
-        item = self.ledger.get(slug, KIND_CMS, self.cms.name)
-        url = item.remote_url if item and item.remote_url else r.url
-        email = self.outgoing(r, url)
-        key = self._key(self.ledger.get(slug, KIND_LIST, self.lst.name), slug, facts.list_id)
-        if self.dry_run:
-            self.say(f"test   {slug} → {address}")
-            return self.report
-        campaign = self.lst.find_campaign(key)
-        if campaign is None or not campaign.sent:
-            campaign = self.lst.prepare(email, key, campaign)
-        self.lst.send_test(campaign, email, address)
-        self.say(f"test   {slug} → {address} via {self.lst.name}")
-        return self.report
+        return self.execute(SendTest(slug, address))
 
     def send_due(self) -> Report:
-        """``postpipe send --due``: what cron runs every minute; silent when idle.
-
-        Every post file is read once. A post with errors is named and left out
-        (exit 1); the due newsletters of the other posts go out all the same.
-        """
-        s = self.settings
-        site = self.site
-        self.broken(site.broken)
-        target = self.lst.name
-        due: list[SitePost] = []
-        for post in site.posts:
-            facts = post.email_facts()
-            if facts is None or facts.send_at is None or facts.send_at > self.now:
-                continue
-            item = self.ledger.get(post.slug, KIND_LIST, target)
-            if item and item.state in (SENT, MISSED):
-                continue
-            late = self.now - facts.send_at
-            if late > s.max_lateness and not (item and item.state == SENDING):
-                key = self._key(item, post.slug, facts.list_id)
-                detail = (
-                    f"due {_when(facts.send_at)}, {_hours(late)} late (more than "
-                    f"POSTPIPE_MAX_LATENESS={_hours(s.max_lateness)})"
-                )
-                if not self.dry_run:
-                    self.ledger.mark_missed(
-                        post.slug, target, key=str(key), now=self.now, detail=detail
-                    )
-                self.say(
-                    f"missed {post.slug}: {detail}; not sent. To send it anyway: "
-                    f"postpipe send {post.slug} --yes"
-                )
-                continue
-            due.append(post)
-        if not due:
-            return self.report
-        rendered = self._checked(due, [f for p in due for f in p.findings])
-        for r in rendered:
-            failures = self.report.failures
-            ref = self.publish_post(r)
-            if ref is None:
-                if self.report.failures == failures:
-                    self.say(f"wait   {r.slug}: the post is not published yet")
-                continue
-            facts = r.email_facts()
-            send_at = facts.send_at if facts else None
-            deadline = send_at + s.max_lateness if send_at else None
-            self.send_newsletter(r, ref, deadline=deadline)
-        self.finish_cms(None)
-        return self.report
+        """``postpipe send --due``: what cron runs every minute; silent when idle."""
+        return self.execute(SendDue())
 
 
 def open_ledger(
@@ -789,11 +779,6 @@ def _send_at(post: SitePost | Post) -> datetime | None:
     return facts.send_at if facts else None
 
 
-def _hours(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.0f}h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f}m"
-
-
 def run(
     settings: Settings,
     action: Callable[[Publisher], Report],
@@ -803,14 +788,19 @@ def run(
     say: Say | None = None,
     confirm: Callable[[str], bool] | None = None,
     wait: float = 60.0,
+    say_failure: Say | None = None,
 ) -> Report:
-    """Run one action under the site's run lock (no lock for a dry run)."""
+    """Run one action under the site's run lock (no lock for a dry run).
+
+    ``say`` gets each line of the run; ``say_failure`` (default: ``say``) the lines
+    that report a failure."""
+    kw: dict[str, Any] = {"say": say, "confirm": confirm, "say_failure": say_failure}
     if dry_run:
-        with Publisher(settings, now=now, dry_run=True, say=say, confirm=confirm) as p:
+        with Publisher(settings, now=now, dry_run=True, **kw) as p:
             return action(p)
     with (
         run_lock(settings.state_dir / "run.lock", wait=wait),
-        Publisher(settings, now=now, say=say, confirm=confirm) as p,
+        Publisher(settings, now=now, **kw) as p,
     ):
         return action(p)
 

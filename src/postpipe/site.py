@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .build import Builder, EmailFacts, RenderedPost
 from .cache import Entry, Prepared, RenderCache, cache_key, prepare, stat_of
@@ -173,7 +173,10 @@ class Site:
         return self.cache.load(entry)
 
 
-class Link(NamedTuple):
+@dataclass
+class Link:
+    """What a link to another post needs of it (``build.PostLink``)."""
+
     slug: str
     draft: bool
 

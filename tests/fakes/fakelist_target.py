@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from postpipe.errors import ConfigError, ProviderError
 from postpipe.http import Http, RetryPolicy
 from postpipe.keys import IdempotencyKey
-from postpipe.targets.base import Campaign, OutgoingEmail
+from postpipe.targets.base import Campaign, MailingList, OutgoingEmail
 
 if TYPE_CHECKING:
     from postpipe.config import Settings
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 FAST_RETRIES = RetryPolicy(max_attempts=3, backoff_base=0.05, backoff_max=0.2)
 
 
-class FakeList:
+class FakeList(MailingList):
     name: ClassVar[str] = "fakelist"
 
     def __init__(

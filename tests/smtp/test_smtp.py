@@ -17,7 +17,7 @@ from smtpserver import PASSWORD, SmtpServer
 from postpipe.config import load_settings
 from postpipe.errors import AuthError, ConfigError, ContentError, ProviderError
 from postpipe.keys import IdempotencyKey
-from postpipe.ledger import Ledger
+from postpipe.ledger import Ledger, LedgerRecipients
 from postpipe.targets.base import OutgoingEmail, get_list
 
 KEY = IdempotencyKey.for_newsletter("alpha", "test:")
@@ -79,7 +79,12 @@ class Setup:
             self.sleeps.append(seconds)
             time.sleep(seconds)
 
-        return get_list(settings, ledger=self.ledger, clock=lambda: NOW, sleep=sleep)
+        return get_list(
+            settings,
+            recipients=LedgerRecipients(self.ledger, "smtp"),
+            clock=lambda: NOW,
+            sleep=sleep,
+        )
 
 
 @pytest.fixture

@@ -61,7 +61,6 @@ def push(
         categories=(),
         image=image,
         assets=tuple(assets),
-        rendered=None,  # type: ignore[arg-type]
     )
 
 

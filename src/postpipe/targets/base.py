@@ -1,10 +1,14 @@
 """The target protocols and the registry of targets by name.
 
 A target is a thin mapping from these protocols to one provider. It gets its
-configuration from ``Settings`` and, for HTTP providers, a ready ``Http``
-session (``postpipe.http``); it never touches the ledger and never retries on
-its own. ``find`` and ``find_campaign`` let a crash or a deleted ledger
-recover without creating a duplicate.
+configuration from ``Settings``, frozen self-contained inputs (``PostPush``,
+``OutgoingEmail``) and, for HTTP providers, a ready ``Http`` session
+(``postpipe.http``). Its own bookkeeping goes through two narrow interfaces,
+``MediaStore`` (uploaded images) and ``RecipientLog`` (per-recipient SMTP
+sends); it never sees the ledger or the builder and never retries on its own.
+``find`` and ``find_campaign`` let a crash or a deleted ledger recover without
+creating a duplicate. Optional capabilities are declared here with their
+defaults; a target subclasses ``CMS`` or ``MailingList`` to inherit them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from html import escape as html_escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..assets import Asset
@@ -24,8 +29,10 @@ from ..errors import ConfigError, ContentError, ProviderError
 from ..keys import IdempotencyKey
 
 if TYPE_CHECKING:
-    from ..build import RenderedPost
     from ..config import Settings
+
+#: A file a target writes: its bytes, or a file to copy.
+FileContent = bytes | Path
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,11 @@ class PostPush:
     categories: tuple[str, ...]
     image: Asset | None  # hero image
     assets: tuple[Asset, ...]  # every local file the body and hero use
-    rendered: RenderedPost  # the full render, for targets that publish whole pages
+    url: str = ""  # where the site itself shows the post
+    image_alt: str = ""  # the hero image's alt text
+    #: the files of the post's own page (``slug/index.html`` and its assets), for
+    #: targets that publish whole pages
+    files: Mapping[str, FileContent] = field(default_factory=dict)
 
 
 #: A provider status postpipe does not know: counted as possibly sent, never sent again.
@@ -127,47 +138,103 @@ class OutgoingEmail:
         )
 
 
+class MediaStore(Protocol):
+    """Where a CMS remembers the images it uploaded, by content hash.
+
+    ``target`` names the provider's site (``wordpress:https://…``): an upload
+    belongs to one site.
+    """
+
+    def get(self, target: str, digest: str) -> tuple[str | None, str | None] | None:
+        """``(remote id, url)`` of an upload of these bytes, if there was one."""
+        ...
+
+    def put(self, target: str, digest: str, remote_id: str, url: str) -> None:
+        """Remember an upload at once (a later failure must not upload it again)."""
+        ...
+
+
+class RecipientLog(Protocol):
+    """Where a list that sends itself (SMTP) keeps each recipient's state."""
+
+    def states(self, slug: str) -> dict[str, str]:
+        """Address → state for one newsletter."""
+        ...
+
+    def record(
+        self, slug: str, address: str, state: str, now: datetime, error: str | None = None
+    ) -> None:
+        """Set one recipient's state (one transaction)."""
+        ...
+
+
 class CMS(Protocol):
-    """A place where posts are published."""
+    """A place where posts are published.
+
+    Declared capabilities (with their defaults): ``schedules`` (the CMS
+    publishes a future-dated post by itself), ``site_pages`` (``finish`` wants
+    the site-wide files: index, feed, tags) and ``media_target`` (the name its
+    uploads are stored under in the ``MediaStore``; ``None``: it serves no
+    images of its own, so the email links to the site's).
+    """
 
     name: ClassVar[str]
+    schedules: ClassVar[bool] = True
+    site_pages: ClassVar[bool] = False
+    media_target: str | None = None
 
     def find(self, post: PostPush) -> RemoteRef | None:
         """The post if the CMS has it already (by slug)."""
+        ...
 
     def upsert(self, post: PostPush, existing: RemoteRef | None) -> RemoteRef:
         """Create the post, or update ``existing``; returns where it lives."""
+        ...
 
-    def finish(self, published: Sequence[PostPush]) -> int:
-        """After a run: refresh site-wide pages (index, feed); returns files written."""
+    def upload(self, asset: Asset, alt: str) -> str:
+        """Upload one image unless the media store has it; returns its URL.
+        Only called where ``media_target`` is set."""
+        raise NotImplementedError(f"the {self.name} CMS uploads no media")
 
-    # Optional, looked up with getattr: ``schedules: bool`` (the CMS publishes a
-    # future-dated post by itself) and ``media_url(asset) -> str | None`` (where the
-    # CMS serves an uploaded image; the newsletter then links there).
+    def finish(self, files: Mapping[str, FileContent]) -> int:
+        """After a run that changed something: write the site-wide ``files``
+        (only where ``site_pages``); returns files written."""
+        return 0
 
 
 class MailingList(Protocol):
     """A provider that sends newsletters to a list.
 
-    Optional capabilities, looked up with ``getattr``: ``recipients_count() ->
-    int | None`` (shown before a send) and ``schedule`` (see :class:`Scheduling`).
+    Declared capabilities: ``unsubscribe_tag`` (the provider's merge tag for
+    the unsubscribe link, checked in every email before it leaves) and
+    ``recipients_count()`` (shown before a send; ``None``: not known here).
+    ``schedule`` is an optional extra, see :class:`Scheduling`.
     """
 
     name: ClassVar[str]
+    unsubscribe_tag: ClassVar[str | None] = None
 
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The campaign carrying ``key`` (in its name or tag; ``key.matches``), with its status."""
+        ...
 
     def prepare(
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
         """Create or update the campaign; never sends."""
+        ...
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Send the prepared campaign now."""
+        ...
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
         """Send one test copy to ``address``; the send state is not touched."""
+        ...
+
+    def recipients_count(self) -> int | None:
+        """How many recipients a send reaches, where the target knows it."""
+        return None
 
 
 class Scheduling(MailingList, Protocol):
@@ -183,6 +250,7 @@ class Scheduling(MailingList, Protocol):
     def schedule(self, campaign: Campaign, email: OutgoingEmail, at: datetime) -> Campaign:
         """Let the provider send the prepared campaign at ``at`` (rounded up where the
         provider needs it; the time used is in ``data["scheduled_at"]``)."""
+        ...
 
 
 #: The default of POSTPIPE_FROM_EMAIL: fine for the outbox, refused by real lists.
@@ -255,7 +323,7 @@ LIST_TARGETS: dict[str, str] = {
 }
 
 
-def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type:
+def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type[Any]:
     from ..config import CMS_TARGETS as PLANNED_CMS
     from ..config import LIST_TARGETS as PLANNED_LISTS
 
@@ -286,17 +354,25 @@ def _load(kind: str, name: str, registry: dict[str, str], variable: str) -> type
             f"unknown {kind} target '{name}'; expected one of: {', '.join(registry)}", hint=hint
         )
     module, _, cls = registry[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    found: type[Any] = getattr(importlib.import_module(module), cls)
+    return found
 
 
-def get_cms(settings: Settings, **kw: Any) -> CMS:
-    """The configured CMS target (``POSTPIPE_CMS``)."""
-    return _load("CMS", settings.cms, CMS_TARGETS, "POSTPIPE_CMS")(settings, **kw)
+def get_cms(settings: Settings, *, media: MediaStore | None = None, **kw: Any) -> CMS:
+    """The configured CMS target (``POSTPIPE_CMS``); ``media`` keeps its uploads."""
+    cls = _load("CMS", settings.cms, CMS_TARGETS, "POSTPIPE_CMS")
+    cms: CMS = cls(settings, media=media, **kw)
+    return cms
 
 
-def get_list(settings: Settings, **kw: Any) -> MailingList:
-    """The configured mailing-list target (``POSTPIPE_LIST``)."""
-    return _load("list", settings.list, LIST_TARGETS, "POSTPIPE_LIST")(settings, **kw)
+def get_list(
+    settings: Settings, *, recipients: RecipientLog | None = None, **kw: Any
+) -> MailingList:
+    """The configured mailing-list target (``POSTPIPE_LIST``); ``recipients`` is the
+    per-recipient log of a list that sends itself (SMTP)."""
+    cls = _load("list", settings.list, LIST_TARGETS, "POSTPIPE_LIST")
+    lst: MailingList = cls(settings, recipients=recipients, **kw)
+    return lst
 
 
 def cms_name(settings: Settings) -> str:

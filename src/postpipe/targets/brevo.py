@@ -70,6 +70,7 @@ class Brevo(CampaignList):
     """Brevo (``BREVO_API_KEY``, ``BREVO_LIST_IDS``, ``BREVO_BASE_URL``)."""
 
     name: ClassVar[str] = "brevo"
+    unsubscribe_tag: ClassVar[str | None] = "{{ unsubscribe }}"  # the provider's merge tag
     provider: ClassVar[str] = "Brevo"
     scheduled_by: ClassVar[str] = "its scheduledAt"
     required: ClassVar[tuple[str, ...]] = ("brevo_api_key", "brevo_list_ids")

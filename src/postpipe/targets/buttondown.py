@@ -82,6 +82,7 @@ class Buttondown(CampaignList):
     """Buttondown (``BUTTONDOWN_API_KEY``, ``BUTTONDOWN_BASE_URL``)."""
 
     name: ClassVar[str] = "buttondown"
+    unsubscribe_tag: ClassVar[str | None] = "{{ unsubscribe_url }}"  # the provider's merge tag
     provider: ClassVar[str] = "Buttondown"
     noun: ClassVar[str] = "email"
     scheduled_by: ClassVar[str] = "its publish_date"

@@ -18,6 +18,7 @@ is worse than not sending one.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,8 +26,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ProviderError
 from ..http import ErrorReader, Http, RetryPolicy, make_http
 from ..keys import IdempotencyKey
-from ..render.email import UNSUBSCRIBE_TAGS
-from .base import UNKNOWN, Campaign, OutgoingEmail, require_sender, require_unsubscribe
+from .base import (
+    UNKNOWN,
+    Campaign,
+    MailingList,
+    OutgoingEmail,
+    require_sender,
+    require_unsubscribe,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -58,7 +65,7 @@ class HttpSetup:
     rate_headers: tuple[str, str] | None = None
 
 
-class CampaignList:
+class CampaignList(MailingList):
     """A mailing list whose provider keeps campaigns behind an HTTP API.
 
     A subclass sets the class attributes and implements the ``_``-prefixed
@@ -93,7 +100,6 @@ class CampaignList:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         setup = self._http_setup(settings)
-        extra = {"sleep": sleep} if sleep else {}
         self.http: Http = make_http(
             settings,
             self.name,
@@ -106,7 +112,7 @@ class CampaignList:
             explain=setup.explain,
             auth_hint=setup.auth_hint,
             rate_headers=setup.rate_headers,
-            **extra,
+            sleep=sleep or time.sleep,
         )
 
     # -- what a provider supplies ---------------------------------------------------
@@ -163,7 +169,7 @@ class CampaignList:
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
     ) -> Campaign:
         """Create or update the campaign; never sends. One past its draft is left alone."""
-        require_unsubscribe(email, UNSUBSCRIBE_TAGS[self.name], self.name)
+        require_unsubscribe(email, self.unsubscribe_tag or "", self.name)
         self._check(email)
         if existing is not None and existing.status != "draft":
             return existing  # scheduled, sent or unknown at the provider: never touched

@@ -9,7 +9,7 @@ A thin mapping of the ``CMS`` protocol (api-contracts §2):
 * ``find`` asks ``posts/slug/{slug}/`` (Ghost renames a second post with the
   same slug, so a post is never created blind).
 * ``upsert`` uploads each local image the post uses once (``images/upload/``,
-  remembered in the ledger by content hash), rewrites the body's ``src`` to
+  remembered in the media store by content hash), rewrites the body's ``src`` to
   the uploaded URLs and sends the body as one HTML card
   (``<!--kg-card-begin: html-->…<!--kg-card-end: html-->``) with
   ``?source=html``, so Ghost keeps it as sent instead of converting it lossily.
@@ -29,7 +29,7 @@ import json
 import mimetypes
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -40,11 +40,11 @@ import requests.auth
 from ..errors import ConfigError, NotFound, ProviderError
 from ..http import Http, make_http
 from .base import PostPush, RemoteRef, rewrite_assets, used_assets
+from .hosted import HostedCMS
 
 if TYPE_CHECKING:
     from ..assets import Asset
     from ..config import Settings
-    from ..ledger import Ledger
 
 #: Ghost refuses ``scheduled`` for a date less than 2 minutes ahead; 10 s of margin
 #: for the time between our clock reading and Ghost's check.
@@ -105,29 +105,20 @@ class GhostAuth(requests.auth.AuthBase):
         return request
 
 
-class GhostCMS:
+class GhostCMS(HostedCMS):
     """Posts, tags and images on one Ghost site."""
 
     name: ClassVar[str] = "ghost"
-    schedules: ClassVar[bool] = True  # status=scheduled: Ghost publishes it at its date
+    # status=scheduled: Ghost publishes it at its date (refused under 2 minutes ahead)
+    min_schedule_seconds: ClassVar[int] = MIN_SCHEDULE_SECONDS
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        ledger: Ledger | None = None,
-        clock: Callable[[], datetime] | None = None,
-        http: Http | None = None,
-        **_: object,
-    ) -> None:
+    def _http(self, settings: Settings) -> Http:
         settings.require("ghost_url", "ghost_admin_api_key", target="ghost")
         assert settings.ghost_url and settings.ghost_admin_api_key
         self.key_id, secret = parse_admin_key(settings.ghost_admin_api_key)
-        self.ledger = ledger
-        self.clock = clock or (lambda: datetime.now(UTC))
         site = settings.ghost_url.strip().rstrip("/")
         site = site.removesuffix("/ghost")  # the admin address works as well
-        self.http = http or make_http(
+        return make_http(
             settings,
             self.name,
             f"{site}/ghost/api/admin",
@@ -138,8 +129,9 @@ class GhostCMS:
             explain=self._explain,
             auth_hint=f"check GHOST_ADMIN_API_KEY; {_KEY_HINT}",
         )
-        self.site = self.http.base_url.removesuffix("/ghost/api/admin")
-        self.asset_target = f"{self.name}:{self.site}"  # uploads belong to one site
+
+    def _site_of(self, base_url: str) -> str:
+        return base_url.removesuffix("/ghost/api/admin")
 
     # -- the protocol --------------------------------------------------------------
     def find(self, post: PostPush) -> RemoteRef | None:
@@ -163,7 +155,6 @@ class GhostCMS:
     def upsert(self, post: PostPush, existing: RemoteRef | None) -> RemoteRef:
         images = {asset.name: self._image(asset) for asset in used_assets(post)}
         body = rewrite_assets(post.body_html, post.assets, images)
-        hero = post.rendered.post.image
         fields: dict[str, Any] = {
             "title": post.title,
             "slug": post.slug,
@@ -173,7 +164,7 @@ class GhostCMS:
             "custom_excerpt": _cut(post.summary, EXCERPT_MAX) or None,
             "tags": [{"name": n} for n in dict.fromkeys([*post.categories, *post.tags])],
             "feature_image": images[post.image.name] if post.image else None,
-            "feature_image_alt": _cut(hero.alt, ALT_MAX) if post.image and hero else None,
+            "feature_image_alt": _cut(post.image_alt, ALT_MAX) if post.image else None,
         }
         if existing is None:
             # never retried blind: a lost answer is found by slug on the next run
@@ -192,19 +183,16 @@ class GhostCMS:
             saved = self._send("PUT", f"posts/{existing.id}/", {**fields, "updated_at": fresh})
         return self._ref(saved)
 
-    def media_url(self, asset: Asset) -> str | None:
-        """Where this CMS serves an image already uploaded (from the ledger)."""
-        known = self.ledger.asset(self.asset_target, asset.digest) if self.ledger else None
-        return known[1] if known else None
+    def upload(self, asset: Asset, alt: str) -> str:
+        """To Ghost's images, unless it is there already; returns its URL."""
+        return self._image(asset)
 
-    def finish(self, published: Sequence[PostPush]) -> int:
-        return 0  # Ghost renders its own index, tag pages and feeds
+    # Ghost renders its own index, tag pages and feeds: ``finish`` has nothing to do
 
     # -- posts ---------------------------------------------------------------------
     def status_for(self, post: PostPush) -> str:
         """``scheduled`` for a date far enough ahead for Ghost to accept it."""
-        ahead = (post.date - self.clock()).total_seconds()
-        return "scheduled" if post.scheduled and ahead >= MIN_SCHEDULE_SECONDS else "published"
+        return "scheduled" if self.ahead_enough(post) else "published"
 
     def _send(
         self, method: str, path: str, fields: dict[str, Any], expect: set[int] | None = None
@@ -223,7 +211,9 @@ class GhostCMS:
         return answer.json()["posts"][0]
 
     def _ref(self, post: dict[str, Any]) -> RemoteRef:
-        status = {"published": "publish", "scheduled": "future"}.get(post.get("status"), "draft")
+        status = {"published": "publish", "scheduled": "future"}.get(
+            str(post.get("status")), "draft"
+        )
         url = str(post.get("url") or "")
         if status == "future" and "/p/" in url:
             url = f"{self.site}/{post['slug']}/"  # the preview link until it is out
@@ -237,7 +227,7 @@ class GhostCMS:
     # -- images --------------------------------------------------------------------
     def _image(self, asset: Asset) -> str:
         """The URL of ``asset`` on Ghost, uploading it only the first time."""
-        known = self.ledger.asset(self.asset_target, asset.digest) if self.ledger else None
+        known = self._stored(asset)
         if known and known[1]:
             return known[1]
         mime = mimetypes.guess_type(asset.source.name)[0] or "application/octet-stream"
@@ -248,10 +238,7 @@ class GhostCMS:
             expect={200, 201},
         )
         url = str(answer.json()["images"][0]["url"])
-        if self.ledger is not None:  # at once: a later failure must not upload it again
-            self.ledger.record_asset(
-                self.asset_target, asset.digest, asset.digest, url, self.clock()
-            )
+        self._remember(asset, asset.digest, url)
         return url
 
     # -- errors --------------------------------------------------------------------

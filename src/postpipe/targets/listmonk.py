@@ -62,6 +62,7 @@ class Listmonk(CampaignList):
     """listmonk (``LISTMONK_URL``, ``LISTMONK_USER``, ``LISTMONK_TOKEN``, ``LISTMONK_LIST_IDS``)."""
 
     name: ClassVar[str] = "listmonk"
+    unsubscribe_tag: ClassVar[str | None] = "{{ UnsubscribeURL }}"  # the provider's merge tag
     provider: ClassVar[str] = "listmonk"
     scheduled_by: ClassVar[str] = "its send_at"
     required: ClassVar[tuple[str, ...]] = (

@@ -117,6 +117,7 @@ class Mailchimp(CampaignList):
     """Mailchimp Marketing API v3 (``MAILCHIMP_API_KEY``, ``MAILCHIMP_LIST_ID``)."""
 
     name: ClassVar[str] = "mailchimp"
+    unsubscribe_tag: ClassVar[str | None] = "*|UNSUB|*"  # the provider's merge tag
     provider: ClassVar[str] = "Mailchimp"
     required: ClassVar[tuple[str, ...]] = ("mailchimp_api_key", "mailchimp_list_id")
     STATUS = STATUS

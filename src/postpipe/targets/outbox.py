@@ -22,13 +22,13 @@ from ..errors import ProviderError
 from ..headers import require_address
 from ..keys import IdempotencyKey
 from ..tempfiles import sweep_stale, write_atomic
-from .base import Campaign, OutgoingEmail
+from .base import Campaign, MailingList, OutgoingEmail
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 
-class Outbox:
+class Outbox(MailingList):
     name: ClassVar[str] = "outbox"
 
     def __init__(

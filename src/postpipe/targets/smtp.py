@@ -6,7 +6,8 @@ message carries that recipient's unsubscribe URL (``POSTPIPE_UNSUBSCRIBE_URL``
 with ``{email}`` filled in) and the RFC 8058 ``List-Unsubscribe`` headers, and
 at most ``POSTPIPE_SMTP_RATE`` messages leave per second.
 
-The ledger is this provider's memory, one row per recipient:
+The recipient log (``RecipientLog``, kept in the ledger) is this provider's
+memory, one row per recipient:
 
 * ``sending`` is committed before DATA, ``sent`` after the server's 250. A run
   killed in between leaves ``sending``: SMTP has no way to ask the server
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -38,13 +40,19 @@ from ..errors import AuthError, ConfigError, ProviderError
 from ..headers import MailAddress, header_problem, parse_address, require_address
 from ..keys import IdempotencyKey
 from ..redact import Redactor
-from .base import Campaign, OutgoingEmail, require_sender, require_unsubscribe
+from .base import (
+    Campaign,
+    MailingList,
+    OutgoingEmail,
+    RecipientLog,
+    require_sender,
+    require_unsubscribe,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..ledger import Ledger
 
-# per-recipient states in the ledger
+# per-recipient states in the recipient log
 SENDING, SENT, FAILED, DEFERRED = "sending", "sent", "failed", "deferred"
 #: why a recipient is refused before anything is sent (recorded in the ledger)
 NO_SMTPUTF8 = "non-ASCII local part and the server does not offer SMTPUTF8"
@@ -202,7 +210,7 @@ def _listing(items: list[str]) -> str:
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-class Smtp:
+class Smtp(MailingList):
     """SMTP (``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_SECURITY``, ``SMTP_USER``, ``SMTP_PASSWORD``,
     ``SMTP_RECIPIENTS_FILE``, ``POSTPIPE_SMTP_RATE``)."""
 
@@ -212,7 +220,7 @@ class Smtp:
         self,
         settings: Settings,
         *,
-        ledger: Ledger | None = None,
+        recipients: RecipientLog | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -221,36 +229,15 @@ class Smtp:
         settings.require("smtp_host", "smtp_recipients_file", target=self.name)
         require_sender(settings, self.name)
         self.settings = settings
-        self.ledger = ledger
+        self.log = recipients
         #: a server's refusal may echo the credentials: every text it sends goes through this
         self.redact = Redactor.for_settings(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
         self._monotonic = monotonic
-        self.host = settings.smtp_host or ""
-        self.security = settings.smtp_security
-        try:
-            self.port = int(settings.smtp_port or DEFAULT_PORTS[self.security])
-        except ValueError:
-            raise ConfigError(
-                f"SMTP_PORT={settings.smtp_port!r} is not valid: expected a port number",
-                hint="usually 587 (starttls), 465 (ssl) or 25",
-            ) from None
-        self.user = settings.smtp_user
-        self.password = settings.smtp_password or ""
-        if self.user and not self.password:
-            raise ConfigError(
-                "SMTP_USER is set but SMTP_PASSWORD is not",
-                hint="set SMTP_PASSWORD, or unset SMTP_USER to send without AUTH",
-            )
-        if self.user and self.security == "none" and not _is_loopback(self.host):
-            raise ConfigError(
-                f"SMTP_SECURITY=none would send the SMTP password to {self.host} unencrypted",
-                hint="use SMTP_SECURITY=starttls or ssl (none is only for 127.0.0.1/localhost)",
-            )
+        self.server = SmtpServer(settings, self.redact, self.name)
         self.recipients_file = settings.path(settings.smtp_recipients_file or "")
         self.rate = settings.smtp_rate
-        self.timeout = settings.http_timeout
 
     # -- the protocol ----------------------------------------------------------------
     def recipients_count(self) -> int:
@@ -263,7 +250,7 @@ class Smtp:
             return None
         recipients = read_recipients(self.recipients_file)
         pending = [r for r in recipients if states.get(r.key) not in FINAL]
-        counts = self._counts(recipients, states)
+        counts = _counts(recipients, states)
         return Campaign(
             key=key.value, remote_id=None, status="partial" if pending else "sent", data=counts
         )
@@ -287,9 +274,10 @@ class Smtp:
 
     def send(self, campaign: Campaign, email: OutgoingEmail) -> Campaign:
         """Send to every recipient without a final state; resumable, at most once each."""
-        if self.ledger is None:
+        if self.log is None:
             raise ConfigError(
-                "the smtp target needs the ledger to send", hint="run it through postpipe send"
+                "the smtp target needs its recipient log to send",
+                hint="run it through postpipe send",
             )
         slug = email.slug
         recipients = read_recipients(self.recipients_file)
@@ -299,9 +287,9 @@ class Smtp:
         if todo:
             self._send_all(campaign, email, todo, started_before)
         states = self._states(slug)
-        counts = self._counts(recipients, states)
+        counts = _counts(recipients, states)
         deferred = [r for r in recipients if states.get(r.key) == DEFERRED]
-        summary = self._summary(recipients, states)
+        summary = _summary(recipients, states)
         if deferred:
             raise ProviderError(
                 f"{summary}; the next run retries the deferred ones",
@@ -316,12 +304,12 @@ class Smtp:
         parsed = require_address(address, "the test address")
         msg = email.message(to=address, date=self.clock(), personalise_for=address)
         msg.replace_header("Subject", f"[Test] {email.subject}")
-        with self._connect() as smtp:
+        with self.server.connect() as smtp:
             utf8 = _smtputf8(smtp)
             sender = self._envelope_sender(email, utf8, False)
             rcpt = parsed.for_transport(utf8)
             if rcpt is None:
-                raise self._error(
+                raise self.server.error(
                     f"cannot send to {address}: {NO_SMTPUTF8}",
                     hint="test with an address whose part before @ is ASCII",
                 )
@@ -329,9 +317,11 @@ class Smtp:
                 _transmit(smtp, msg, sender, rcpt)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
-                raise self._error(f"{address} refused: {code} {self._text(text)}") from None
+                raise self.server.error(
+                    f"{address} refused: {code} {self.server.text(text)}"
+                ) from None
             except (smtplib.SMTPException, OSError) as exc:
-                raise self._error(f"test send failed: {self._reason(exc)}") from None
+                raise self.server.error(f"test send failed: {self.server.reason(exc)}") from None
 
     # -- sending -----------------------------------------------------------------------
     def _send_all(
@@ -341,7 +331,7 @@ class Smtp:
         todo: list[Recipient],
         started_before: bool,
     ) -> None:
-        assert self.ledger is not None
+        assert self.log is not None
         slug, interval = email.slug, 1.0 / self.rate
         sent_now = 0
         smtp: smtplib.SMTP | None = None
@@ -354,7 +344,7 @@ class Smtp:
                 try:
                     # nothing is in flight here: a connection the server closed (idle
                     # timeout, 421) is replaced before this recipient is marked "sending"
-                    smtp = self._ready(smtp)
+                    smtp = self.server.ready(smtp)
                 except ProviderError as exc:
                     exc.maybe_sent = started_before or sent_now > 0
                     raise
@@ -364,22 +354,22 @@ class Smtp:
                 rcpt = r.address.for_transport(utf8)
                 if rcpt is None:  # this one address cannot go out: refused, the list goes on
                     reason = f"{NO_SMTPUTF8} ({r.email})"
-                    self.ledger.record_recipient(slug, self.name, r.key, FAILED, now, reason)
+                    self.log.record(slug, r.key, FAILED, now, reason)
                     continue
                 msg = email.message(
                     to=(r.name, r.email), date=now, key=campaign.key, personalise_for=r.email
                 )
-                self.ledger.record_recipient(slug, self.name, r.key, SENDING, now)
+                self.log.record(slug, r.key, SENDING, now)
                 try:
                     _transmit(smtp, msg, sender, rcpt)
                 except smtplib.SMTPRecipientsRefused as exc:  # RCPT refused: nothing sent
                     code, text = next(iter(exc.recipients.values()))
-                    self._refused(slug, r, code, self._text(text), now)
+                    self._refused(slug, r, code, self.server.text(text), now)
                 except smtplib.SMTPDataError as exc:  # DATA refused: not accepted
-                    self._refused(slug, r, exc.smtp_code, self._text(exc.smtp_error), now)
+                    self._refused(slug, r, exc.smtp_code, self.server.text(exc.smtp_error), now)
                 except smtplib.SMTPSenderRefused as exc:  # MAIL FROM refused: nothing sent
-                    reason = f"{exc.smtp_code} {self._text(exc.smtp_error)}"
-                    self.ledger.record_recipient(slug, self.name, r.key, DEFERRED, now, reason)
+                    reason = f"{exc.smtp_code} {self.server.text(exc.smtp_error)}"
+                    self.log.record(slug, r.key, DEFERRED, now, reason)
                     raise ProviderError(
                         f"the server refused the sender {email.from_email}: {reason}",
                         target=self.name,
@@ -390,8 +380,9 @@ class Smtp:
                 except (smtplib.SMTPException, OSError) as exc:
                     # the connection broke while this message was on its way: it stays
                     # "sending" (unconfirmed, never resent); the next run goes on after it
+                    reason = self.server.reason(exc)
                     raise ProviderError(
-                        f"the connection broke while sending to {r.email}: {self._reason(exc)}; "
+                        f"the connection broke while sending to {r.email}: {reason}; "
                         f"{r.email} is left unconfirmed and will not be resent",
                         target=self.name,
                         hint="the next run sends to the recipients not reached yet",
@@ -399,7 +390,7 @@ class Smtp:
                     ) from None
                 else:
                     sent_now += 1
-                    self.ledger.record_recipient(slug, self.name, r.key, SENT, self.clock())
+                    self.log.record(slug, r.key, SENT, self.clock())
         finally:
             if smtp is not None:
                 try:
@@ -418,14 +409,54 @@ class Smtp:
             if parse_address(value).for_transport(utf8) is None:
                 raise ProviderError(
                     f"{variable}={value} has a non-ASCII part before @ and "
-                    f"{self.host} does not offer SMTPUTF8",
+                    f"{self.server.host} does not offer SMTPUTF8",
                     target=self.name,
                     hint="use an address whose part before @ is ASCII, or a server with SMTPUTF8",
                     maybe_sent=maybe_sent,
                 )
         return sender.for_transport(utf8) or email.from_email
 
-    def _ready(self, smtp: smtplib.SMTP | None) -> smtplib.SMTP:
+    def _refused(self, slug: str, r: Recipient, code: int, text: str, now: datetime) -> None:
+        assert self.log is not None
+        state = FAILED if 500 <= code < 600 else DEFERRED
+        self.log.record(slug, r.key, state, now, f"{code} {text}")
+
+    # -- helpers -----------------------------------------------------------------------
+    def _states(self, slug: str) -> dict[str, str]:
+        return self.log.states(slug) if self.log else {}
+
+
+class SmtpServer:
+    """The SMTP server of the settings: its address, security and login, checked once,
+    and open connections to it. Every text it answers is redacted."""
+
+    def __init__(self, settings: Settings, redact: Redactor, name: str) -> None:
+        self.name = name
+        self.redact = redact
+        self.host = settings.smtp_host or ""
+        self.security = settings.smtp_security
+        try:
+            self.port = int(settings.smtp_port or DEFAULT_PORTS[self.security])
+        except ValueError:
+            raise ConfigError(
+                f"SMTP_PORT={settings.smtp_port!r} is not valid: expected a port number",
+                hint="usually 587 (starttls), 465 (ssl) or 25",
+            ) from None
+        self.user = settings.smtp_user
+        self.password = settings.smtp_password or ""
+        if self.user and not self.password:
+            raise ConfigError(
+                "SMTP_USER is set but SMTP_PASSWORD is not",
+                hint="set SMTP_PASSWORD, or unset SMTP_USER to send without AUTH",
+            )
+        if self.user and self.security == "none" and not _is_loopback(self.host):
+            raise ConfigError(
+                f"SMTP_SECURITY=none would send the SMTP password to {self.host} unencrypted",
+                hint="use SMTP_SECURITY=starttls or ssl (none is only for 127.0.0.1/localhost)",
+            )
+        self.timeout = settings.http_timeout
+
+    def ready(self, smtp: smtplib.SMTP | None) -> smtplib.SMTP:
         """``smtp`` if it still answers NOOP, else a new connection."""
         if smtp is not None:
             try:
@@ -434,14 +465,9 @@ class Smtp:
             except (smtplib.SMTPException, OSError):
                 pass
             smtp.close()
-        return self._connect()
+        return self.connect()
 
-    def _refused(self, slug: str, r: Recipient, code: int, text: str, now: datetime) -> None:
-        assert self.ledger is not None
-        state = FAILED if 500 <= code < 600 else DEFERRED
-        self.ledger.record_recipient(slug, self.name, r.key, state, now, f"{code} {text}")
-
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
         """An open, authenticated connection (TLS unless SMTP_SECURITY=none)."""
         context = ssl.create_default_context()
         where = f"{self.host}:{self.port}"
@@ -464,69 +490,65 @@ class Smtp:
                 raise
         except smtplib.SMTPAuthenticationError as exc:
             raise AuthError(
-                f"{where} refused the login: {exc.smtp_code} {self._text(exc.smtp_error)}",
+                f"{where} refused the login: {exc.smtp_code} {self.text(exc.smtp_error)}",
                 target=self.name,
                 hint="check SMTP_USER and SMTP_PASSWORD",
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise self._error(
-                f"{where} does not support {self._reason(exc)}",
+            raise self.error(
+                f"{where} does not support {self.reason(exc)}",
                 hint="check SMTP_SECURITY (starttls, ssl or none) and SMTP_PORT",
             ) from None
         except ssl.SSLCertVerificationError as exc:
-            raise self._error(
+            raise self.error(
                 f"the certificate of {where} is not trusted: {exc.verify_message}",
                 hint="SMTP_HOST must be the name in the server's certificate; for a private "
                 "CA set SSL_CERT_FILE",
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise self._error(
-                f"cannot connect to {where} ({self.security}): {self._reason(exc)}",
+            raise self.error(
+                f"cannot connect to {where} ({self.security}): {self.reason(exc)}",
                 hint="check SMTP_HOST, SMTP_PORT and SMTP_SECURITY",
             ) from None
         return smtp
 
-    # -- helpers -----------------------------------------------------------------------
-    def _states(self, slug: str) -> dict[str, str]:
-        return self.ledger.recipient_states(slug, self.name) if self.ledger else {}
-
-    @staticmethod
-    def _counts(recipients: list[Recipient], states: dict[str, str]) -> dict[str, int]:
-        counts = {SENT: 0, FAILED: 0, SENDING: 0, DEFERRED: 0, "pending": 0}
-        for r in recipients:
-            state = states.get(r.key, "pending")
-            counts[state] = counts.get(state, 0) + 1
-        return counts
-
-    @staticmethod
-    def _summary(recipients: list[Recipient], states: dict[str, str]) -> str:
-        """``12 sent, 1 refused (a@x: 550 …), 1 unconfirmed (b@y)``."""
-        by_state: dict[str, list[str]] = {}
-        for r in recipients:
-            by_state.setdefault(states.get(r.key, "pending"), []).append(r.email)
-        parts = [f"{len(by_state.get(SENT, []))} of {len(recipients)} sent"]
-        if by_state.get(FAILED):
-            parts.append(f"{len(by_state[FAILED])} refused ({_listing(by_state[FAILED])})")
-        if by_state.get(SENDING):
-            parts.append(
-                f"{len(by_state[SENDING])} unconfirmed, not resent ({_listing(by_state[SENDING])})"
-            )
-        if by_state.get(DEFERRED):
-            parts.append(f"{len(by_state[DEFERRED])} deferred ({_listing(by_state[DEFERRED])})")
-        return ", ".join(parts)
-
-    def _error(self, message: str, hint: str | None = None) -> ProviderError:
+    def error(self, message: str, hint: str | None = None) -> ProviderError:
         return ProviderError(
             self.redact(message), target=self.name, hint=self.redact(hint) if hint else hint
         )
 
-    def _text(self, value: bytes | str) -> str:
+    def text(self, value: bytes | str) -> str:
         """A server's reply text on one line, without secrets (a server may echo them)."""
         return self.redact(_one_line(value))
 
-    def _reason(self, exc: BaseException) -> str:
+    def reason(self, exc: BaseException) -> str:
         """An exception on one line, without secrets."""
         return self.redact(_one_line(str(exc)) or type(exc).__name__)
+
+
+def _counts(recipients: list[Recipient], states: dict[str, str]) -> dict[str, int]:
+    counts = {SENT: 0, FAILED: 0, SENDING: 0, DEFERRED: 0, "pending": 0}
+    for r in recipients:
+        state = states.get(r.key, "pending")
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def _summary(recipients: list[Recipient], states: dict[str, str]) -> str:
+    """``12 sent, 1 refused (a@x: 550 …), 1 unconfirmed (b@y)``."""
+    by_state: dict[str, list[str]] = {}
+    for r in recipients:
+        by_state.setdefault(states.get(r.key, "pending"), []).append(r.email)
+    parts = [f"{len(by_state.get(SENT, []))} of {len(recipients)} sent"]
+    if by_state.get(FAILED):
+        parts.append(f"{len(by_state[FAILED])} refused ({_listing(by_state[FAILED])})")
+    if by_state.get(SENDING):
+        parts.append(
+            f"{len(by_state[SENDING])} unconfirmed, not resent ({_listing(by_state[SENDING])})"
+        )
+    if by_state.get(DEFERRED):
+        parts.append(f"{len(by_state[DEFERRED])} deferred ({_listing(by_state[DEFERRED])})")
+    return ", ".join(parts)
 
 
 def _smtputf8(smtp: smtplib.SMTP) -> bool:
@@ -538,7 +560,9 @@ def _transmit(smtp: smtplib.SMTP, msg: EmailMessage, sender: str, rcpt: str) -> 
     """Send ``msg`` as built: an RFC 6532 message (UTF-8 headers, ``msg.policy.utf8``)
     with SMTPUTF8, any other as 7-bit ASCII. ``sender`` and ``rcpt`` are envelope
     addresses from ``MailAddress.for_transport`` (non-ASCII only with SMTPUTF8)."""
-    utf8 = bool(msg.policy.utf8) or not (sender + rcpt).isascii()
+    utf8 = (isinstance(msg.policy, EmailPolicy) and msg.policy.utf8) or not (
+        sender + rcpt
+    ).isascii()
     options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
     smtp.sendmail(sender, [rcpt], msg.as_bytes(), mail_options=options)
 

@@ -6,7 +6,7 @@ A thin mapping of the ``CMS`` protocol (api-contracts §1):
   (``context=edit``): WordPress silently renames a second post with the same
   slug to ``slug-2``, so a post is never created blind.
 * ``upsert`` uploads each local image the post uses once to the media library
-  (remembered in the ledger by content hash, and findable again by the media
+  (remembered in the media store by content hash, and findable again by the media
   slug ``pp-<hash>`` when the ledger is gone), rewrites the body's ``src`` to
   the media URLs, resolves categories and tags to ids (creating missing ones),
   then creates or updates the post: the body HTML, title, excerpt (the
@@ -21,8 +21,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import unicodedata
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
@@ -30,11 +29,11 @@ import requests
 from ..errors import NotFound, ProviderError
 from ..http import Http, make_http
 from .base import PostPush, RemoteRef, rewrite_assets, used_assets
+from .hosted import HostedCMS
 
 if TYPE_CHECKING:
     from ..assets import Asset
     from ..config import Settings
-    from ..ledger import Ledger
 
 #: Every status a post of ours can have (the default of GET /posts is publish only).
 FIND_STATUSES = "publish,future,draft,pending,private"
@@ -48,30 +47,23 @@ _APP_PASSWORD_HINT = (
 )
 
 
-class WordPressCMS:
+class WordPressCMS(HostedCMS):
     """Posts, media and terms on one WordPress site."""
 
     name: ClassVar[str] = "wordpress"
-    schedules: ClassVar[bool] = True  # status=future: WordPress publishes it at its date
+    # status=future: WordPress publishes it at its date (at once when under a minute ahead)
+    min_schedule_seconds: ClassVar[int] = MIN_FUTURE_SECONDS
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        ledger: Ledger | None = None,
-        clock: Callable[[], datetime] | None = None,
-        http: Http | None = None,
-        **_: object,
-    ) -> None:
+    def _http(self, settings: Settings) -> Http:
         settings.require(
             "wordpress_url", "wordpress_user", "wordpress_app_password", target="wordpress"
         )
         assert settings.wordpress_url and settings.wordpress_user
         assert settings.wordpress_app_password
         self.user = settings.wordpress_user
-        self.ledger = ledger
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.http = http or make_http(
+        self._api: str | None = None  # "wp-json/" or "?rest_route=/"
+        self._terms: dict[tuple[str, str], int] = {}
+        return make_http(
             settings,
             self.name,
             settings.wordpress_url,
@@ -80,10 +72,6 @@ class WordPressCMS:
             explain=self._explain,
             auth_hint=f"check WORDPRESS_USER and WORDPRESS_APP_PASSWORD; {_APP_PASSWORD_HINT}",
         )
-        self.site = self.http.base_url
-        self.asset_target = f"{self.name}:{self.site}"  # media ids belong to one site
-        self._api: str | None = None  # "wp-json/" or "?rest_route=/"
-        self._terms: dict[tuple[str, str], int] = {}
 
     # -- the protocol --------------------------------------------------------------
     def find(self, post: PostPush) -> RemoteRef | None:
@@ -103,7 +91,7 @@ class WordPressCMS:
 
     def upsert(self, post: PostPush, existing: RemoteRef | None) -> RemoteRef:
         self._connect()
-        hero_alt = post.rendered.post.image.alt if post.rendered.post.image else ""
+        hero_alt = post.image_alt
         media: dict[str, tuple[int, str]] = {}
         for asset in used_assets(post):
             alt = hero_alt if post.image and asset.name == post.image.name else ""
@@ -136,19 +124,17 @@ class WordPressCMS:
                 )
         return self._ref(item)
 
-    def media_url(self, asset: Asset) -> str | None:
-        """Where this CMS serves an image already uploaded (from the ledger)."""
-        known = self.ledger.asset(self.asset_target, asset.digest) if self.ledger else None
-        return known[1] if known else None
+    def upload(self, asset: Asset, alt: str) -> str:
+        """Into the media library, unless it is there already; returns its URL."""
+        self._connect()
+        return self._media(asset, alt)[1]
 
-    def finish(self, published: Sequence[PostPush]) -> int:
-        return 0  # WordPress renders its own index, feeds and archives
+    # WordPress renders its own index, feeds and archives: ``finish`` has nothing to do
 
     # -- posts ---------------------------------------------------------------------
     def status_for(self, post: PostPush) -> str:
         """``future`` for a date ahead, unless WordPress would publish it at once anyway."""
-        ahead = (post.date - self.clock()).total_seconds()
-        return "future" if post.scheduled and ahead >= MIN_FUTURE_SECONDS else "publish"
+        return "future" if self.ahead_enough(post) else "publish"
 
     def _save(self, post: PostPush, existing: RemoteRef | None, body: dict[str, Any]) -> Any:
         params = {"context": "edit", "_fields": _POST_FIELDS}
@@ -169,17 +155,13 @@ class WordPressCMS:
         template = str(item.get("permalink_template") or "")
         if item.get("status") == "future" and "%postname%" in template:
             url = template.replace("%postname%", item["slug"])  # the link it will have
-        status = {"publish": "publish", "future": "future"}.get(item.get("status"), "draft")
+        status = {"publish": "publish", "future": "future"}.get(str(item.get("status")), "draft")
         return RemoteRef(id=str(item["id"]), url=url, status=status)
 
     # -- media ---------------------------------------------------------------------
     def _media(self, asset: Asset, alt: str, *, fresh: bool = False) -> tuple[int, str]:
         """The media id and URL of ``asset``, uploading it only if WordPress lacks it."""
-        known = (
-            None
-            if fresh or self.ledger is None
-            else self.ledger.asset(self.asset_target, asset.digest)
-        )
+        known = None if fresh else self._stored(asset)
         if known and known[0] and known[1]:
             return int(known[0]), known[1]
         slug = f"pp-{asset.digest[:20]}"
@@ -205,10 +187,7 @@ class WordPressCMS:
                 expect={201},
             ).json()
             media_id, url = int(created["id"]), str(created["source_url"])
-        if self.ledger is not None:  # at once: a later failure must not upload it again
-            self.ledger.record_asset(
-                self.asset_target, asset.digest, str(media_id), url, self.clock()
-            )
+        self._remember(asset, str(media_id), url)
         return media_id, url
 
     # -- terms ---------------------------------------------------------------------
