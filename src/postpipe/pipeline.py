@@ -257,11 +257,13 @@ def check_site(
     except ErrorGroup as exc:  # no posts/ folder
         return from_errors(exc.errors), 0
     findings = from_errors(site.errors) + site.findings + check_stylesheet(settings)
-    findings += spam.site_findings(site)
+    newsletters = (p.rendered for p in site.posts if p.email_facts() is not None)
+    findings += spam.site_findings(settings, newsletters)
     if links:
         from .checks import links as linkcheck
 
-        findings += linkcheck.site_findings(site, now or datetime.now(UTC))
+        rendered = (p.rendered for p in site.posts)
+        findings += linkcheck.site_findings(settings, rendered, now or datetime.now(UTC))
     checked = len(site.entries) + len(site.broken)
     return findings, checked
 

@@ -25,8 +25,10 @@ from urllib.parse import urlsplit
 from .base import ERROR, INFO, WARNING, Finding, find_line
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..build import RenderedPost
-    from ..site import Site
+    from ..config import Settings
 
 RULE = "dead-link"
 MAX_PARALLEL = 8
@@ -187,14 +189,14 @@ def check_urls(
     return out
 
 
-def site_findings(site: Site, now: datetime) -> list[Finding]:
+def site_findings(
+    settings: Settings, posts: Iterable[RenderedPost], now: datetime
+) -> list[Finding]:
     """``check --links``: a finding per post and failing link."""
     from ..http import Http, RetryPolicy
 
-    settings = site.settings
     per_post: list[tuple[Any, list[tuple[str, int | None]]]] = []
-    for p in site.posts:
-        r = p.rendered
+    for r in posts:
         per_post.append((r, external_links(r)))
     sessions: dict[str, Any] = {}
     lock = threading.Lock()

@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING
 from .base import ERROR, INFO, WARNING, Finding
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..build import RenderedPost
     from ..config import Settings
     from ..render.email import RenderedEmail
-    from ..site import Site
 
 RULE = "spam-score"
 WARN_AT = 3.0
@@ -239,22 +241,19 @@ def newsletter_message(settings: Settings, email: RenderedEmail) -> bytes:
     )
 
 
-def site_findings(site: Site) -> list[Finding]:
-    """The spam findings of every newsletter of a loaded site (one SpamAssassin run)."""
-    s = site.settings
-    posts = [p for p in site.posts if p.email_facts() is not None]
-    if not posts:
+def site_findings(s: Settings, posts: Iterable[RenderedPost]) -> list[Finding]:
+    """The spam findings of the newsletters among ``posts`` (one SpamAssassin run)."""
+    messages: dict[str, bytes] = {}
+    lines: dict[str, tuple[int | None, str]] = {}
+    for r in posts:
+        if r.email is None or r.post.newsletter is None:
+            continue
+        messages[r.rel] = newsletter_message(s, r.email)
+        lines[r.rel] = (r.post.line("newsletter"), r.slug)
+    if not messages:
         return []
     if installed() is None:
         return [not_installed()]
-    messages: dict[str, bytes] = {}
-    lines: dict[str, tuple[int | None, str]] = {}
-    for p in posts:
-        r = p.rendered
-        if r.email is None:
-            continue
-        messages[p.rel] = newsletter_message(s, r.email)
-        lines[p.rel] = (r.post.line("newsletter"), p.slug)
     results = score(messages, cache_dir(s.state_dir))
     out = []
     for rel, result in results.items():
