@@ -232,19 +232,37 @@ FAILURES = LeaveOut | SkipErrors
 
 
 def plan(
-    site: Site, snapshot: Snapshot, now: datetime, *, mode: Mode, targets: Targets
+    site: Site,
+    snapshot: Snapshot,
+    now: datetime,
+    *,
+    mode: Mode,
+    targets: Targets,
+    more_findings: Mapping[str, Sequence[Finding]] | None = None,
 ) -> list[Action]:
     """The actions of one run, in order. Raises for a named post that cannot be
-    published or sent (missing, a draft, broken, no newsletter)."""
-    return _Planner(site, snapshot, now, targets).run(mode)
+    published or sent (missing, a draft, broken, no newsletter).
+
+    ``more_findings`` (by slug) adds findings made outside the site's own checks,
+    such as a newsletter's spam score: an error there leaves the post out too.
+    """
+    return _Planner(site, snapshot, now, targets, more_findings or {}).run(mode)
 
 
 class _Planner:
-    def __init__(self, site: Site, snapshot: Snapshot, now: datetime, targets: Targets) -> None:
+    def __init__(
+        self,
+        site: Site,
+        snapshot: Snapshot,
+        now: datetime,
+        targets: Targets,
+        more_findings: Mapping[str, Sequence[Finding]],
+    ) -> None:
         self.site = site
         self.snap = snapshot
         self.now = now
         self.t = targets
+        self.more = more_findings
 
     def run(self, mode: Mode) -> list[Action]:
         if isinstance(mode, Publish):
@@ -330,7 +348,7 @@ class _Planner:
             due.append(p)
         if not due:
             return actions
-        skipped, ready = checked(due)
+        skipped, ready = checked(due, self.more)
         actions += skipped
         for p in ready:
             steps, url, published = self.post_step(p)
@@ -349,9 +367,9 @@ class _Planner:
         """The posts to act on: every one without errors, or the named ones."""
         if not slugs:
             left_out: list[Action] = [LeaveOut(b) for b in self.site.broken]
-            skipped, ready = checked(self.site.posts)
+            skipped, ready = checked(self.site.posts, self.more)
             return [*left_out, *skipped], ready
-        skipped, ready = checked([named(self.site, slug) for slug in slugs])
+        skipped, ready = checked([named(self.site, slug) for slug in slugs], self.more)
         return list(skipped), ready
 
     def post_step(self, p: SitePost) -> tuple[list[Action], str | None, bool]:
@@ -463,12 +481,15 @@ def named(site: Site, slug: str) -> SitePost:
     )
 
 
-def checked(posts: Iterable[SitePost]) -> tuple[list[Action], list[SitePost]]:
+def checked(
+    posts: Iterable[SitePost], more: Mapping[str, Sequence[Finding]] | None = None
+) -> tuple[list[Action], list[SitePost]]:
     """Posts with error findings become :class:`SkipErrors`; the rest go on."""
     skipped: list[Action] = []
     ready: list[SitePost] = []
     for p in posts:
-        errors = tuple(f for f in p.findings if f.level == ERROR)
+        found = (*p.findings, *(more or {}).get(p.slug, ()))
+        errors = tuple(f for f in found if f.level == ERROR)
         if errors:
             skipped.append(SkipErrors(p.slug, errors))
         else:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .checks import ERROR, Finding, spam
 from .config import Settings
 from .content import Post
 from .errors import PostpipeError, ProviderError
@@ -633,8 +634,29 @@ class Publisher:
         )
 
     def plan(self, mode: Mode) -> list[Action]:
-        """The actions of ``mode``, against the ledger as it is now."""
-        return plan(self.site, self.ledger.snapshot(), self.now, mode=mode, targets=self.targets())
+        """The actions of ``mode``, against the ledger as it is now.
+
+        A newsletter this run would prepare or send is scored by SpamAssassin first
+        (where installed; cached by the message's digest): a score that is an error
+        leaves its post out, like any other error finding.
+        """
+        snapshot, targets = self.ledger.snapshot(), self.targets()
+        actions = plan(self.site, snapshot, self.now, mode=mode, targets=targets)
+        mailing = {a.slug for a in actions if isinstance(a, PrepareCampaign | Send)}
+        if not mailing:
+            return actions
+        scored = spam.site_findings(
+            self.settings, (p.rendered for p in self.site.posts if p.slug in mailing)
+        )
+        errors: dict[str, list[Finding]] = {}
+        for f in scored:
+            if f.level == ERROR and f.post:
+                errors.setdefault(f.post, []).append(f)
+        if not errors:
+            return actions
+        return plan(
+            self.site, snapshot, self.now, mode=mode, targets=targets, more_findings=errors
+        )
 
     def execute(self, mode: Mode) -> Report:
         actions = self.plan(mode)

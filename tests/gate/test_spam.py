@@ -91,3 +91,28 @@ def test_without_spamassassin_one_info_line(tmp_path):
     assert [(d["level"], d["message"]) for d in found] == [
         ("info", "SpamAssassin is not installed: newsletters get no spam score")]
     assert "apt-get install spamassassin" in found[0]["hint"]
+
+
+@needs_sa
+def test_publish_and_send_leave_a_spammy_newsletter_out(tmp_path):
+    """A score that is an error stops the newsletter where it matters: publish and send
+    leave the post out with the reason, and the good post beside it goes on."""
+    good = FRONT.replace("title: A post", "title: Good news").replace(
+        "subject: A post", "subject: Good news"
+    )
+    root = write(tmp_path / "site", {
+        "posts/a.md": post_text(SPAMMY_FRONT, SPAMMY),
+        "posts/good.md": post_text(good, "The evening gathered forty neighbours.\n"),
+    })
+    result = run("publish", "--root", str(root), **ENV)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "skip   a-post: it has errors" in out and "SpamAssassin scores the newsletter" in out
+    assert (root / "public/good-news/index.html").is_file()
+    assert not (root / "public/a-post").exists()
+    result = run("send", "a-post", "--yes", "--root", str(root), **ENV)
+    assert result.returncode == 1 and "SpamAssassin scores the newsletter" in result.stdout
+    assert list(root.glob("outbox/*a-post*.eml")) == []
+    result = run("send", "good-news", "--yes", "--root", str(root), **ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list((root / "outbox").glob("*good-news*.eml"))) == 1
