@@ -646,7 +646,9 @@ class Publisher:
         if not mailing:
             return actions
         scored = spam.site_findings(
-            self.settings, (p.rendered for p in self.site.posts if p.slug in mailing)
+            self.settings,
+            (p.rendered for p in self.site.posts if p.slug in mailing),
+            write_cache=not self.dry_run,
         )
         errors: dict[str, list[Finding]] = {}
         for f in scored:
@@ -654,9 +656,7 @@ class Publisher:
                 errors.setdefault(f.post, []).append(f)
         if not errors:
             return actions
-        return plan(
-            self.site, snapshot, self.now, mode=mode, targets=targets, more_findings=errors
-        )
+        return plan(self.site, snapshot, self.now, mode=mode, targets=targets, more_findings=errors)
 
     def execute(self, mode: Mode) -> Report:
         actions = self.plan(mode)

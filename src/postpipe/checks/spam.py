@@ -84,7 +84,9 @@ def _mbox_escape(message: bytes) -> bytes:
     return re.sub(rb"(?m)^(>*From )", rb">\1", message)
 
 
-def score(messages: Mapping[str, bytes], cache_dir: Path | None) -> dict[str, SpamResult]:
+def score(
+    messages: Mapping[str, bytes], cache_dir: Path | None, *, write_cache: bool = True
+) -> dict[str, SpamResult]:
     """Score messages (name → RFC 5322 bytes); cached ones are not scored again.
 
     Returns an empty dict when SpamAssassin is not installed; a message it could
@@ -127,7 +129,7 @@ def score(messages: Mapping[str, bytes], cache_dir: Path | None) -> dict[str, Sp
             continue
         name = names[index]
         out[name] = result
-        _write(cache_dir, todo[name][0], result)
+        _write(cache_dir if write_cache else None, todo[name][0], result)
     return out
 
 
@@ -241,8 +243,11 @@ def newsletter_message(settings: Settings, email: RenderedEmail) -> bytes:
     )
 
 
-def site_findings(s: Settings, posts: Iterable[RenderedPost]) -> list[Finding]:
-    """The spam findings of the newsletters among ``posts`` (one SpamAssassin run)."""
+def site_findings(
+    s: Settings, posts: Iterable[RenderedPost], *, write_cache: bool = True
+) -> list[Finding]:
+    """The spam findings of the newsletters among ``posts`` (one SpamAssassin run;
+    ``write_cache=False`` for a dry run, which writes nothing)."""
     messages: dict[str, bytes] = {}
     lines: dict[str, tuple[int | None, str]] = {}
     for r in posts:
@@ -254,7 +259,7 @@ def site_findings(s: Settings, posts: Iterable[RenderedPost]) -> list[Finding]:
         return []
     if installed() is None:
         return [not_installed()]
-    results = score(messages, cache_dir(s.state_dir))
+    results = score(messages, cache_dir(s.state_dir), write_cache=write_cache)
     out = []
     for rel, result in results.items():
         f = finding(rel, lines[rel][0], result, lines[rel][1])
