@@ -1060,8 +1060,14 @@ class _Handler(BaseHTTPRequestHandler):
             root = snap.settings.root
             resolved = content.resolve()
             # a post's image: the path rule of build and publish; else a static file
+            # (images are served as processed: from the image cache)
+            allowed = (
+                root / "templates" / "static",
+                PACKAGE_TEMPLATES / "static",
+                (snap.settings.state_dir / "cache" / "images").resolve(),
+            )
             if content_problem(content, root / "posts") is not None and not _inside(
-                resolved, (root / "templates" / "static", PACKAGE_TEMPLATES / "static")
+                resolved, allowed
             ):
                 self._not_found(snap)  # e.g. an image symlinked to a file outside posts/
                 return
