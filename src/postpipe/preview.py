@@ -713,7 +713,18 @@ def _email_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
         "percent": min(100, round(100 * size / CLIP_BYTES)),
         "level": level,
         "text": email.text,
+        # the files the email links to: what a reader downloads
+        "images_kb": f"{_email_image_bytes(r) / 1024:.0f}",
     }
+
+
+def _email_image_bytes(r: RenderedPost) -> int:
+    assert r.email is not None
+    return sum(
+        a.source.stat().st_size
+        for a in {a.name: a for a in r.assets.values()}.values()
+        if f"/{a.name}" in r.email.html
+    )
 
 
 def _base_context(preview: Preview, snap: Snapshot, watch: str) -> dict[str, Any]:
@@ -795,7 +806,17 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         blog_href=snap.builder.site.href(f"{r.slug}/"),
         email=_email_view(snap, r),
         email_src=f"{PREFIX}/email/{quote(entry.key)}",
+        share=_share_view(snap, r),
     )
+
+
+def _share_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
+    """The post's share card (``og:image``), served from the preview."""
+    share = r.view.get("share")
+    if not share:
+        return None
+    site = snap.builder.site
+    return {"src": site.base_path + share["url"].removeprefix(site.url), **share}
 
 
 def render_message(
