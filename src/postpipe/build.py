@@ -227,7 +227,9 @@ class Builder:
         from .render.markup import first_paragraph
 
         summary = post.summary or first_paragraph(result.html)
-        share = self._share_card(post)
+        hero_picture = pictures.get(assets[str(post.image.path)].name) if post.image else None
+        card_hero = hero_picture.email if hero_picture else None
+        share = self._share_card(post, card_hero.source if card_hero else None)
         assets["#share-card"] = share
         if post.share_image is not None:
             deps.append(str(post.share_image.path))
@@ -278,8 +280,9 @@ class Builder:
             pictures[picture.master.name] = picture
         return picture.master
 
-    def _share_card(self, post: Post) -> Asset:
-        """The post's 1200×630 social card (its ``share_image``, or one drawn)."""
+    def _share_card(self, post: Post, hero: Path | None = None) -> Asset:
+        """The post's 1200×630 social card (its ``share_image``, or one drawn over
+        ``hero``: the hero's email file, already upright, stripped and small)."""
         share = post.share_image
         if share is not None and share.path.suffix.lower() != ".svg":
             return self.images.share_card(
@@ -293,7 +296,7 @@ class Builder:
             event_name=ev.name if ev else "",
             event_when=i18n.format_when(ev.start, ev.end, post.lang) if ev and ev.start else "",
             event_place=ev.location if ev else "",
-            hero=post.image.path if post.image else None,
+            hero=hero,
         )
 
     def render_email(

@@ -6,7 +6,8 @@ with GPS and serial numbers, XMP, IPTC, comments); only the colour profile
 stays. What comes out is cached under ``.postpipe/cache/images/`` by (content
 hash of the original, recipe), so a rebuild with no image change opens no image:
 
-* the **master**: the original format, at most :data:`MASTER_MAX` px wide. An
+* the **master**: the original format, at most :data:`MASTER_MAX` px on its
+  longest side. An
   ``Asset`` of an image points at it, so the build, the folder CMS and the
   WordPress/Ghost uploads all get the stripped bytes;
 * **blog derivatives** at :data:`BLOG_WIDTHS` (those narrower than the master)
@@ -179,10 +180,23 @@ class _Recipe:
 
     def size(self, original: tuple[int, int]) -> tuple[int, int]:
         """The pixel size this recipe makes of an (upright) original."""
+        w, h = original
+        if self.key.startswith("m") and h > w > 0 and h > MASTER_MAX:  # the longest side
+            return max(1, round(w * MASTER_MAX / h)), MASTER_MAX
         return _scaled(original, self.width, EMAIL_MAX_PIXELS if self.email else None)
 
-    def file_name(self, src: str) -> str:
-        return f"{src[:24]}-v{RECIPE_VERSION}-{self.key}{_EXT[self.format]}"
+    def file_name(self, src: str, path: Path) -> str:
+        """``<hash>-v1-w800/<name>.webp``: keyed by content and recipe, and named like
+        the original (a CMS names the uploaded file after it)."""
+        ext = path.suffix.lower() if _format_of(path) == self.format else _EXT[self.format]
+        stem = path.stem.encode()[:120].decode(errors="ignore") or "image"
+        return f"{src[:24]}-v{RECIPE_VERSION}-{self.key}/{stem}{ext}"
+
+
+def _master_width(size: tuple[int, int]) -> int:
+    """The master is at most MASTER_MAX px on its longest side."""
+    w, h = size
+    return min(w, MASTER_MAX if w >= h else max(1, round(MASTER_MAX * w / h)))
 
 
 def _scaled(size: tuple[int, int], width: int, pixels: int | None = None) -> tuple[int, int]:
@@ -210,8 +224,8 @@ class ImageStore:
             return Picture(master=_plain_asset(path, folder))
         src = file_digest(path)
         meta = self._meta(path, src)
-        master = _Recipe(f"m{MASTER_MAX}", MASTER_MAX, meta.format)
-        full = min(meta.size[0], MASTER_MAX)
+        full = _master_width(meta.size)
+        master = _Recipe(f"m{MASTER_MAX}", full, meta.format)
         recipes = [master]
         webp: list[_Recipe] = []
         fall: list[_Recipe | None] = []  # None: the master itself
@@ -331,7 +345,7 @@ class ImageStore:
 
     def _ensure(self, path: Path, src: str, meta: _Meta, recipes: list[_Recipe]) -> dict[str, Path]:
         """The cached file of every recipe; the source is opened once for all missing ones."""
-        files = {r.key + r.format: self.folder / r.file_name(src) for r in recipes}
+        files = {r.key + r.format: self.folder / r.file_name(src, path) for r in recipes}
         missing = [r for r in recipes if not files[r.key + r.format].is_file()]
         if not missing:
             return files
@@ -441,6 +455,7 @@ def _strip_gif(path: Path, out: Path) -> None:
         keep = {k: f.info[k] for k in ("transparency",) if k in f.info}
         f.info.clear()
         f.info.update(keep)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     frames[0].save(
         tmp, "GIF", save_all=True, append_images=frames[1:], duration=durations, loop=loop
@@ -454,10 +469,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _cover(img: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
-    from PIL import ImageOps
+def _cover(img: PILImage.Image, size: tuple[int, int], fast: bool = False) -> PILImage.Image:
+    """``img`` scaled and cropped to fill ``size`` (``fast``: for a shaded background)."""
+    from PIL import Image, ImageOps
 
-    return ImageOps.fit(img.convert("RGB"), size, _lanczos())
+    method = Image.Resampling.BILINEAR if fast else _lanczos()
+    return ImageOps.fit(img.convert("RGB"), size, method)
 
 
 # ---------------------------------------------------------------------------
@@ -486,9 +503,8 @@ def draw_card(
 
     w, h = CARD_SIZE
     if hero is not None:
-        card = _cover(hero, CARD_SIZE)
-        shade = Image.new("RGBA", CARD_SIZE, (12, 20, 38, 170))
-        card = Image.alpha_composite(card.convert("RGBA"), shade).convert("RGB")
+        card = _cover(hero, CARD_SIZE, fast=True)
+        card = Image.blend(card, Image.new("RGB", CARD_SIZE, (12, 20, 38)), 0.67)
     else:
         card = Image.new("RGB", CARD_SIZE, (22, 40, 72))
     draw = ImageDraw.Draw(card)
