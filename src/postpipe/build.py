@@ -275,7 +275,8 @@ class Builder:
         picture = self.images.picture(path, email_width=email_width)
         assets[key] = picture.master
         for a in picture.assets:
-            assets.setdefault(f"{key}#{a.name}", a)
+            if a.name != picture.master.name:
+                assets.setdefault(f"{key}#{a.name}", a)
         if pictures is not None:
             pictures[picture.master.name] = picture
         return picture.master
