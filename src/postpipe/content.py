@@ -570,6 +570,14 @@ class _PostReader:
         share_image = self.image(
             share_ref, "", "share_image", "", self.line_of.get("share_image", 1), need_alt=False
         )
+        if share_image is not None and share_image.path.suffix.lower() in (".svg", ".gif"):
+            self.error(
+                self.line_of.get("share_image", 1),
+                f"share_image '{share_image.ref}' is {share_image.path.suffix[1:].upper()}",
+                "use a JPEG, PNG or WebP picture (social networks show no SVG or animation); "
+                "it is cropped to 1200×630",
+            )
+            share_image = None
         event = self.event(data)
         speakers = self.speakers(data)
         newsletter = self.newsletter(data, title or "")

@@ -420,3 +420,16 @@ def test_email_image_checks(tmp_path: Path) -> None:
         out,
     ), out
     assert re.search(r"warning: the images of the email weigh \d{4,} KB together", out), out
+
+
+def test_a_share_image_that_is_svg_is_an_error_with_the_line(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "posts").mkdir(parents=True)
+    (root / "posts/logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (root / "posts/a.md").write_text("---\ntitle: A\ndate: 2026-05-01\nsummary: s.\n"
+                                     "share_image: logo.svg\n---\n\nText.\n")
+    result = run(root, base_env(tmp_path), "build")
+    assert result.returncode == 1, describe(result)
+    out = result.stdout + result.stderr
+    assert "posts/a.md:5: share_image 'logo.svg' is SVG" in out, out
+    assert "Traceback" not in out and not (root / "build").exists()
