@@ -283,8 +283,43 @@ def pelican_text(p: dict) -> str:
     )
 
 
-def generate(n: int, out: Path, fmt: str = "postpipe", seed: int = 2026) -> Path:
-    """Write ``n`` posts (and their images) under ``out``; returns the posts folder."""
+def camera_photos(count: int, size: tuple[int, int], out: Path, prefix: str) -> list[str]:
+    """``count`` camera-like JPEGs of ``size`` (orientation 6, GPS, a serial number),
+    each with its own pixels (so each is processed): what a phone hands the comms team."""
+    from PIL import Image
+
+    width, height = size
+    base = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    grain = Image.effect_noise((max(1, width // 8), max(1, height // 8)), 24)
+    base = Image.merge(
+        "RGB", (grain.resize((width, height)), base.getchannel(1), base.getchannel(2))
+    )
+    names = []
+    for k in range(count):
+        img = base.copy()
+        img.paste((40 * k % 256, 120, 200), (k * 37 % width, 0, k * 37 % width + 200, 200))
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        exif.get_ifd(0x8769)[0xA431] = f"SN-BENCH-{k:05d}"
+        exif.get_ifd(0x8825).update({1: "N", 2: (59.0, 19.0, 48.0), 3: "E", 4: (18.0, 4.0, 1.0)})
+        name = f"{prefix}-{k}.jpg"
+        img.save(out / name, "JPEG", quality=90, exif=exif)
+        names.append(name)
+    return names
+
+
+def generate(
+    n: int,
+    out: Path,
+    fmt: str = "postpipe",
+    seed: int = 2026,
+    photos: int = 0,
+    photo_size: tuple[int, int] = (4000, 3000),
+) -> Path:
+    """Write ``n`` posts (and their images) under ``out``; returns the posts folder.
+
+    With ``photos``, each post gets that many camera-sized photos of its own (the
+    hero and the rest in the body) instead of the small shared PNGs."""
     rng = random.Random(seed)
     posts_dir = out / ("posts" if fmt == "postpipe" else "content")
     images_dir = posts_dir / "images"
@@ -297,6 +332,12 @@ def generate(n: int, out: Path, fmt: str = "postpipe", seed: int = 2026) -> Path
     start = datetime(2016, 1, 1, 10, 0)
     for i in range(n):
         p = make_post(i, rng, start, images)
+        if photos and fmt == "postpipe":
+            own = camera_photos(photos, photo_size, images_dir, f"post-{i:05d}")
+            p["image"] = own[0]
+            p["body"] += "".join(
+                f"\n![Photo {k} of event {i}](images/{n})\n" for k, n in enumerate(own[1:], 1)
+            )
         text = postpipe_text(p) if fmt == "postpipe" else pelican_text(p)
         (posts_dir / f"{p['date']:%Y-%m-%d}-{p['slug']}.md").write_text(text, encoding="utf-8")
     return posts_dir
@@ -308,8 +349,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--format", choices=["postpipe", "pelican"], default="postpipe")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--photos", type=int, default=0, help="camera photos per post")
+    ap.add_argument("--photo-size", type=photo_size, default=(4000, 3000), metavar="WxH")
     args = ap.parse_args()
-    print(generate(args.posts, args.out, args.format, args.seed))
+    print(generate(args.posts, args.out, args.format, args.seed, args.photos, args.photo_size))
+
+
+def photo_size(text: str) -> tuple[int, int]:
+    """``4000x3000`` → (4000, 3000)."""
+    w, _, h = text.lower().partition("x")
+    if not (w.isdigit() and h.isdigit()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not WIDTHxHEIGHT, e.g. 4000x3000")
+    return int(w), int(h)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import hugosite  # noqa: E402
-from generate import generate  # noqa: E402
+from generate import generate, photo_size  # noqa: E402
 
 PELICANCONF = """\
 AUTHOR = "Comms Team"
@@ -98,6 +98,14 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path, default=HERE / "results.json")
     ap.add_argument("--keep", action="store_true", help="keep the temporary corpus")
+    ap.add_argument(
+        "--photos",
+        type=int,
+        default=0,
+        help="also build a corpus with this many camera photos per post (0: no image rows)",
+    )
+    ap.add_argument("--photo-size", type=photo_size, default=(4000, 3000), metavar="WxH")
+    ap.add_argument("--photo-posts", type=int, default=50, help="posts of the photo corpus")
     args = ap.parse_args()
 
     hugo = find_hugo()
@@ -188,6 +196,23 @@ def main() -> int:
         check=True,
     ).stdout.strip()
 
+    if args.photos:
+        photo_site = work / "photos"
+        generate(
+            args.photo_posts, photo_site, "postpipe", photos=args.photos, photo_size=args.photo_size
+        )
+        w, h = args.photo_size
+        print(
+            f"photo corpus: {args.photo_posts} posts × {args.photos} photos of {w}×{h}", flush=True
+        )
+
+        def clean_photos() -> None:
+            for d in ("build", ".postpipe"):
+                shutil.rmtree(photo_site / d, ignore_errors=True)
+
+        run("build cold with photos (css-inline)", build, photo_site, css_env, before=clean_photos)
+        run("build no-op with photos (css-inline)", build, photo_site, css_env)
+
     table = []
     peer = results.get("pelican", {}).get("median_s")
     cold = results["build cold (css-inline)"]["median_s"]
@@ -215,6 +240,13 @@ def main() -> int:
         json.dumps(
             {
                 "posts": args.posts,
+                "photos": {
+                    "posts": args.photo_posts,
+                    "per_post": args.photos,
+                    "size": list(args.photo_size),
+                }
+                if args.photos
+                else None,
                 "repeat": args.repeat,
                 "cores": os.cpu_count(),
                 "hugo": hugosite.version(hugo) if hugo else None,

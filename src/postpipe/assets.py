@@ -52,15 +52,11 @@ def make_asset(path: Path, folder: str = "assets") -> Asset:
     return Asset(source=path, name=name, digest=digest, size=image_size(path))
 
 
-IMAGE_SUFFIXES = frozenset(
-    (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp", ".tif", ".tiff", ".ico")
-)
-
-
 def image_size(path: Path) -> tuple[int, int] | None:
-    """Width and height of an image file, or None for anything Pillow cannot read."""
-    info = _inspect(path)
-    return info[0] if info else None
+    """Width and height of an image file (``render.images``, where images are read)."""
+    from .render.images import image_size as size_of
+
+    return size_of(path)
 
 
 IMAGE_PROBLEM_HINT = (
@@ -70,44 +66,7 @@ IMAGE_PROBLEM_HINT = (
 
 
 def image_problem(path: Path) -> str | None:
-    """``cannot be read as an image (…)``, or None when ``path`` is a good image.
+    """``cannot be read as an image (…)``, or None (see ``render.images.image_problem``)."""
+    from .render.images import image_problem as problem_of
 
-    The whole image is decoded once (a truncated JPEG or a text file named
-    ``.png`` fail), then remembered for as long as the file keeps its size and
-    modification time.
-    """
-    info = _inspect(path)
-    problem = "the file cannot be read" if info is None else info[1]
-    return f"cannot be read as an image ({problem})" if problem else None
-
-
-def _inspect(path: Path) -> tuple[tuple[int, int] | None, str | None] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return _read_image(path, st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=4096)
-def _read_image(path: Path, mtime_ns: int, size: int) -> tuple[tuple[int, int] | None, str | None]:
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:  # a stylesheet, a script: never an image
-        return None, f"'{suffix or path.name}' is not an image format"
-    if suffix == ".svg":  # Pillow has no SVG: it only has to look like one
-        with path.open("rb") as f:
-            head = f.read(4096)
-        return (None, None) if b"<svg" in head else (None, "no <svg> element")
-    from PIL import Image  # 30 ms: loaded only when a site has images
-
-    try:
-        with Image.open(path) as img:
-            dims = (int(img.width), int(img.height))
-            if img.format == "JPEG":
-                img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
-            img.load()  # decodes every byte: finds truncated and damaged files
-    except Image.UnidentifiedImageError:
-        return None, f"the content is not a {suffix[1:].upper()} image"
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, str(exc) or type(exc).__name__
-    return dims, None
+    return problem_of(path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +20,7 @@ from .config import Settings
 from .content import Post
 from .paths import content_problem, locate_image
 from .render import blog, i18n
+from .render.images import EMAIL_MAX, ImageStore, Picture
 from .render.templating import PACKAGE_TEMPLATES, make_env, render
 
 if TYPE_CHECKING:  # Markdown, lxml and Jinja load when something is rendered
@@ -50,6 +51,8 @@ class RenderedPost:
     #: references in the body that must not be published: (as written, what is
     #: wrong, hint), e.g. ("../.env", "image '../.env' is outside posts/", "…")
     refused: tuple[tuple[str, str, str], ...] = ()
+    #: the derivatives of every local image, by the name of its master asset
+    pictures: dict[str, Picture] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -119,6 +122,7 @@ class Builder:
         self.settings = settings
         self.drafts = drafts
         self._jinja_cache = settings.state_dir / "cache" / "jinja" if write_cache else None
+        self.images = ImageStore(settings.state_dir / "cache" / "images")
         self.static = self._static_assets()
         css = self.static.get("style.css")
         base_path = urlsplit(settings.site_url).path.rstrip("/")
@@ -159,6 +163,7 @@ class Builder:
         deps: list[str],
         seen_links: list[tuple[str, str | None]],
         refused: list[tuple[str, str, str]],
+        pictures: dict[str, Picture] | None = None,
     ) -> Resolver:
         """How the body's images and links to posts resolve; a reference that breaks
         the path rule (paths.content_problem) or an image Pillow cannot read is
@@ -179,9 +184,7 @@ class Builder:
             if problem is not None:
                 refused.append((src, f"image '{src}' {problem}", IMAGE_PROBLEM_HINT))
                 return None
-            asset = make_asset(found.path)
-            assets[str(found.path)] = asset
-            return asset
+            return self._add_picture(found.path, assets, pictures)
 
         def other(path: str) -> str | None:
             source = _norm(post.source.parent / path)
@@ -212,17 +215,33 @@ class Builder:
         deps: list[str] = []
         seen_links: list[tuple[str, str | None]] = []
         refused: list[tuple[str, str, str]] = []
-        for img in [post.image] + [s.photo for s in post.speakers]:
+        pictures: dict[str, Picture] = {}
+        # a speaker photo is shown 48 px wide: its email file (and blog thumbnail) is 96
+        shown = [(post.image, EMAIL_MAX)] + [(s.photo, SPEAKER_PX) for s in post.speakers]
+        for img, email_width in shown:
             if img is not None:
-                assets[str(img.path)] = make_asset(img.path)
+                self._add_picture(img.path, assets, pictures, email_width)
                 deps.append(str(img.path))
-        resolver = self.resolver(post, by_source, assets, deps, seen_links, refused)
+        resolver = self.resolver(post, by_source, assets, deps, seen_links, refused, pictures)
         result = self.markup.convert(post.body, resolver, post.lang)
         from .render.markup import first_paragraph
 
         summary = post.summary or first_paragraph(result.html)
+        hero_picture = pictures.get(assets[str(post.image.path)].name) if post.image else None
+        card_hero = hero_picture.email if hero_picture else None
+        share = self._share_card(post, card_hero.source if card_hero else None)
+        assets["#share-card"] = share
+        if post.share_image is not None:
+            deps.append(str(post.share_image.path))
         view = blog.post_view(
-            post, html=result.html, toc=result.toc, summary=summary, assets=assets, site=self.site
+            post,
+            html=result.html,
+            toc=result.toc,
+            summary=summary,
+            assets=assets,
+            site=self.site,
+            pictures=pictures,
+            share=share,
         )
         page = blog.render_post_page(self.env, view, self.site)
         rendered = RenderedPost(
@@ -235,10 +254,51 @@ class Builder:
             deps=tuple(dict.fromkeys(deps)),
             links=tuple(dict.fromkeys(seen_links)),
             refused=tuple(dict.fromkeys(refused)),
+            pictures=pictures,
         )
         if post.newsletter is not None:
             rendered.email = self.render_email(rendered, view_url=view_url, list_target=list_target)
         return rendered
+
+    def _add_picture(
+        self,
+        path: Path,
+        assets: dict[str, Asset],
+        pictures: dict[str, Picture] | None,
+        email_width: int = EMAIL_MAX,
+    ) -> Asset:
+        """The stripped master of a local image (``assets[str(path)]``) and, under
+        further keys, its derivatives: every file a page or an email of it uses."""
+        key = str(path)
+        if key in assets and pictures is not None and assets[key].name in pictures:
+            return assets[key]  # the same image twice (e.g. a hero also in the body)
+        picture = self.images.picture(path, email_width=email_width)
+        assets[key] = picture.master
+        for a in picture.assets:
+            if a.name != picture.master.name:
+                assets.setdefault(f"{key}#{a.name}", a)
+        if pictures is not None:
+            pictures[picture.master.name] = picture
+        return picture.master
+
+    def _share_card(self, post: Post, hero: Path | None = None) -> Asset:
+        """The post's 1200×630 social card (its ``share_image``, or one drawn over
+        ``hero``: the hero's email file, already upright, stripped and small)."""
+        share = post.share_image
+        if share is not None and share.path.suffix.lower() != ".svg":
+            return self.images.share_card(
+                slug=post.slug, title=post.title, site_title=self.site.title, share_image=share.path
+            )
+        ev = post.event
+        return self.images.share_card(
+            slug=post.slug,
+            title=post.title,
+            site_title=self.site.title,
+            event_name=ev.name if ev else "",
+            event_when=i18n.format_when(ev.start, ev.end, post.lang) if ev and ev.start else "",
+            event_place=ev.location if ev else "",
+            hero=hero,
+        )
 
     def render_email(
         self,
@@ -269,7 +329,16 @@ class Builder:
             sender_name=s.sender_name,
             sender_email=s.from_email,
             links=LinkPolicy(
-                page_url=url, site_url=s.site_url, own=own, utm=utm, media=media or {}
+                page_url=url,
+                site_url=s.site_url,
+                own=own,
+                utm=utm,
+                media=media or {},
+                images={
+                    self.site.url_of(name): self.site.url_of(p.email.name)
+                    for name, p in rendered.pictures.items()
+                    if p.email is not None
+                },
             ),
             inliner=s.inliner,
         )
@@ -346,6 +415,8 @@ def event_files(r: RenderedPost) -> dict[str, FileContent]:
     event = calendar.CalendarEvent.of(r.post, r.info.url, r.info.summary)
     return {f"{r.slug}/{calendar.ICS_NAME}": calendar.ics(event)}
 
+
+SPEAKER_PX = 96  # twice the 48 px a speaker photo is shown at
 
 _POST_LINK_HINT = (
     "link to a post file inside posts/, relative to this one, e.g. 2026-10-22-summit.md"

@@ -59,7 +59,7 @@ def cache_key(settings: Settings, drafts: bool) -> str:
     return digest(*parts)[:20]
 
 
-_LIST_KEYS_DROPPED = ("html", "jsonld")
+_LIST_KEYS_DROPPED = ("html", "page_html", "jsonld")
 
 
 @dataclass(frozen=True)
@@ -307,7 +307,7 @@ class RenderCache:
             (
                 p
                 for p in self.base.iterdir()
-                if p.is_dir() and p != self.dir and p.name not in ("manifests", "jinja")
+                if p.is_dir() and p != self.dir and p.name not in ("manifests", "jinja", "images")
             ),
             key=lambda p: p.stat().st_mtime,
             reverse=True,

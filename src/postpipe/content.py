@@ -89,6 +89,7 @@ class Post:
     event: Event | None = None
     speakers: tuple[Speaker, ...] = ()
     newsletter: Newsletter | None = None
+    share_image: Image | None = None  # the social card instead of the drawn one
     line_of: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, key: str) -> int:
@@ -348,6 +349,7 @@ POST_KEYS = (
     "event",
     "speakers",
     "newsletter",
+    "share_image",
 )
 EVENT_KEYS = ("name", "start", "end", "location", "organisers", "url")
 SPEAKER_KEYS = ("name", "talk", "affiliation", "role", "url", "photo", "photo_alt")
@@ -501,7 +503,14 @@ class _PostReader:
             return default
 
     def image(
-        self, ref: str | None, alt: str | None, key: str, alt_key: str, line_ref: int
+        self,
+        ref: str | None,
+        alt: str | None,
+        key: str,
+        alt_key: str,
+        line_ref: int,
+        *,
+        need_alt: bool = True,
     ) -> Image | None:
         if not ref:
             return None
@@ -517,7 +526,7 @@ class _PostReader:
         if problem is not None:
             self.error(line_ref, f"image '{ref}' ({key}) {problem}", IMAGE_PROBLEM_HINT)
             return None
-        if not alt:
+        if not alt and need_alt:
             self.error(
                 line_ref,
                 f"'{key}' has no alt text",
@@ -525,7 +534,7 @@ class _PostReader:
                 "and for mail clients that block images",
             )
             return None
-        return Image(ref=ref, path=found.path.resolve(), alt=alt)
+        return Image(ref=ref, path=found.path.resolve(), alt=alt or "")
 
     # -- building --------------------------------------------------------
     def build(
@@ -557,6 +566,18 @@ class _PostReader:
         image = self.image(image_ref, image_alt, "image", "image_alt", self.line_of.get("image", 1))
         if image_alt and not image_ref:
             pass  # harmless: alt text for an image that is not set
+        share_ref = self.field(data, "share_image", "share_image", _text)
+        share_image = self.image(
+            share_ref, "", "share_image", "", self.line_of.get("share_image", 1), need_alt=False
+        )
+        if share_image is not None and share_image.path.suffix.lower() in (".svg", ".gif"):
+            self.error(
+                self.line_of.get("share_image", 1),
+                f"share_image '{share_image.ref}' is {share_image.path.suffix[1:].upper()}",
+                "use a JPEG, PNG or WebP picture (social networks show no SVG or animation); "
+                "it is cropped to 1200×630",
+            )
+            share_image = None
         event = self.event(data)
         speakers = self.speakers(data)
         newsletter = self.newsletter(data, title or "")
@@ -596,6 +617,7 @@ class _PostReader:
             body_line=body_line,
             lang=lang,
             image=image,
+            share_image=share_image,
             event=event,
             speakers=speakers,
             newsletter=newsletter,

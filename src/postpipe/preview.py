@@ -716,6 +716,8 @@ def _email_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
         "text": email.text,
         "clients": _client_rows(email.html),
         "spam": _spam_line(s, email),
+        # the files the email links to: what a reader downloads
+        "images_kb": f"{_email_image_bytes(r) / 1024:.0f}",
     }
 
 
@@ -771,6 +773,15 @@ def _client_rows(html: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _email_image_bytes(r: RenderedPost) -> int:
+    assert r.email is not None
+    return sum(
+        a.source.stat().st_size
+        for a in {a.name: a for a in r.assets.values()}.values()
+        if f"/{a.name}" in r.email.html
+    )
 
 
 def _base_context(preview: Preview, snap: Snapshot, watch: str) -> dict[str, Any]:
@@ -854,7 +865,17 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         blog_href=snap.builder.site.href(f"{r.slug}/"),
         email=_email_view(snap, r),
         email_src=f"{PREFIX}/email/{quote(entry.key)}",
+        share=_share_view(snap, r),
     )
+
+
+def _share_view(snap: Snapshot, r: RenderedPost) -> dict[str, Any] | None:
+    """The post's share card (``og:image``), served from the preview."""
+    share = r.view.get("share")
+    if not share:
+        return None
+    site = snap.builder.site
+    return {"src": site.base_path + share["url"].removeprefix(site.url), **share}
 
 
 def render_message(
@@ -1140,8 +1161,14 @@ class _Handler(BaseHTTPRequestHandler):
             root = snap.settings.root
             resolved = content.resolve()
             # a post's image: the path rule of build and publish; else a static file
+            # (images are served as processed: from the image cache)
+            allowed = (
+                root / "templates" / "static",
+                PACKAGE_TEMPLATES / "static",
+                (snap.settings.state_dir / "cache" / "images").resolve(),
+            )
             if content_problem(content, root / "posts") is not None and not _inside(
-                resolved, (root / "templates" / "static", PACKAGE_TEMPLATES / "static")
+                resolved, allowed
             ):
                 self._not_found(snap)  # e.g. an image symlinked to a file outside posts/
                 return

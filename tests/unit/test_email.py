@@ -327,7 +327,7 @@ def test_wide_body_image_is_capped_in_the_email(link_site):
     width, height = int(img.get("width")), int(img.get("height"))
     assert 400 <= width <= 600
     assert abs(height - width * 2 / 3) <= 1  # the ratio is kept
-    assert img.get("src").startswith(f"{SITE}/assets/wide.")
+    assert img.get("src").startswith(f"{SITE}/assets/wide-email.")  # its email file
     assert img.get("loading") is None
     page = parse((out / "site/with-links/index.html").read_text(encoding="utf-8"))
     [img] = [i for i in page.iter("img") if "wide." in i.get("src")]

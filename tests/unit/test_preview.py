@@ -9,6 +9,7 @@ Every server runs on 127.0.0.1 port 0 in a thread; requests go through
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
@@ -907,3 +908,20 @@ def test_the_email_route_serves_dark_and_inverted(shared: Running) -> None:
     assert "(prefers-color-scheme: dark)" in light and "@media all" not in light
     assert "@media all" in dark and "(prefers-color-scheme: dark)" not in dark
     assert "filter:invert(1)" in inverted and "filter:invert(1)" not in light
+
+
+def test_post_page_shows_the_share_card_and_the_email_image_weight(shared: Running) -> None:
+    """Issue 13: the share card of the post, and the email's real image files."""
+    from PIL import Image
+
+    doc = shared.get(f"/_preview/posts/{SUMMIT}").doc()
+    [card] = doc.cssselect('[data-pp-region="share"] img')
+    res = shared.get(card.get("src"))
+    assert res.status == 200
+    assert Image.open(io.BytesIO(res.body)).size == (1200, 630)
+    assert "KB in all" in doc.cssselect('[data-pp-panel="email"] .pp-note')[0].text_content()
+    email = shared.get(f"/_preview/email/{SUMMIT}").body.decode()
+    srcs = re.findall(r'<img[^>]* src="([^"]+)"', email)
+    assert srcs and all("-email." in s for s in srcs), srcs  # the email files, not the masters
+    for src in srcs:
+        assert shared.get(src).status == 200, src

@@ -29,8 +29,7 @@ CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
 CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
 MAX_SUBJECT = 80
 LONG_SLUG = 80  # longer slugs work (up to 200) but make poor URLs
-MAX_IMAGE_PX = 1200
-MAX_IMAGE_BYTES = 1024 * 1024
+MAX_EMAIL_IMAGE_BYTES = 1024 * 1024  # every image of one email together
 _LOOPBACK = re.compile(r"^http://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(/|$)")
 
 
@@ -142,25 +141,7 @@ def check_post(r: RenderedPost) -> list[Finding]:
                 "use https:// if the site supports it",
                 rule="http-link",
             )
-    for asset in r.assets.values():
-        line = _body_line(r, asset.source.name) or post.line("image")
-        if asset.width and asset.width > MAX_IMAGE_PX:
-            add(
-                WARNING,
-                line,
-                f"image '{asset.source.name}' is {asset.width} px wide",
-                f"scale it to at most {MAX_IMAGE_PX} px; mail and phones gain nothing from more",
-                rule="image-too-wide",
-            )
-        size = asset.source.stat().st_size
-        if size > MAX_IMAGE_BYTES:
-            add(
-                WARNING,
-                line,
-                f"image '{asset.source.name}' is {size // 1024} KB",
-                "compress it below 1 MB (JPEG quality 75-85 is plenty)",
-                rule="image-too-heavy",
-            )
+    out.extend(check_images(r))
     unsafe = unsafe_parts(r.markup.html)
     for part, line in zip(unsafe, _unsafe_html_lines(r, [u.needles for u in unsafe]), strict=True):
         add(
@@ -411,6 +392,88 @@ def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
     return any(f.level == ERROR or (strict and f.level == WARNING) for f in findings)
 
 
+
+# ---------------------------------------------------------------------------
+# images (DESIGN §7): added after the other rules
+
+#: alt text that is only a file name, as a camera or a phone names it
+_FILE_NAME_ALT = re.compile(
+    r"^\s*[\w.\- ]*\.(jpe?g|png|gif|webp|heic|heif|tiff?|bmp|avif|svg)\s*$", re.IGNORECASE
+)
+_HASHED = re.compile(r"\.[0-9a-f]{10}(?=\.\w+$)")  # the fingerprint in an asset name
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r'\s(src|width)="([^"]*)"')
+
+
+def check_images(r: RenderedPost) -> list[Finding]:
+    """Alt text that is a file name (error); in the email: an image shown wider than
+    half its pixels (blurry on high-density screens) and images over 1 MB in all."""
+    post, out = r.post, []
+    alts = [(src, alt, _body_line(r, src)) for src, _, alt in r.markup.images]
+    if post.image is not None:
+        alts.append((post.image.ref, post.image.alt, post.line("image_alt")))
+    for i, s in enumerate(post.speakers):
+        if s.photo is not None:
+            alts.append((s.photo.ref, s.photo.alt, post.line(f"speakers[{i}].photo_alt")))
+    for src, alt, line in alts:
+        if _FILE_NAME_ALT.match(alt):
+            out.append(
+                Finding(
+                    ERROR,
+                    post.rel,
+                    line,
+                    f"the alt text of image '{src}' is a file name ('{alt.strip()}')",
+                    "describe what the picture shows, e.g. 'Speakers on stage at the summit'; "
+                    "screen readers read the alt text aloud",
+                    rule="alt-file-name",
+                )
+            )
+    if r.email is None:
+        return out
+    by_name = {a.name: a for a in r.assets.values()}
+    # an email file is narrower than its picture when the picture is tall: the
+    # picture's own pixels decide whether it can be sharp
+    original = {p.email.name: p.master for p in r.pictures.values() if p.email is not None}
+    total, seen = 0, set()
+    for tag in _IMG_TAG.findall(r.email.html):
+        attrs = dict(_ATTR.findall(tag))
+        path = urlsplit(attrs.get("src", "")).path.lstrip("/")
+        asset = next((a for n, a in by_name.items() if path == n or path.endswith("/" + n)), None)
+        if asset is None:
+            continue
+        if asset.name not in seen:
+            seen.add(asset.name)
+            total += asset.source.stat().st_size
+        shown = int(attrs["width"]) if attrs.get("width", "").isdigit() else 0
+        source = original.get(asset.name, asset)
+        pixels, known = source.width, _HASHED.sub("", source.name.rsplit("/", 1)[-1])
+        if pixels and shown * 2 > pixels:
+            out.append(
+                Finding(
+                    WARNING,
+                    post.rel,
+                    post.line("newsletter"),
+                    f"image '{known}' is shown {shown} px wide in the "
+                    f"email but has {pixels} px: blurry on high-density screens",
+                    f"use a picture at least {shown * 2} px wide",
+                    rule="image-blurry",
+                )
+            )
+    if total > MAX_EMAIL_IMAGE_BYTES:
+        out.append(
+            Finding(
+                WARNING,
+                post.rel,
+                post.line("newsletter"),
+                f"the images of the email weigh {total // 1024} KB together",
+                "use fewer pictures, or link to a gallery; readers on mobile data "
+                "download every one (keep them under 1 MB together)",
+                rule="email-image-weight",
+            )
+        )
+    return out
+
+
 __all__ = [
     "ERROR",
     "INFO",
@@ -418,6 +481,7 @@ __all__ = [
     "WARNING",
     "Finding",
     "check_email",
+    "check_images",
     "check_post",
     "check_stylesheet",
     "from_errors",

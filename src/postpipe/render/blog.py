@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape as html_escape
+from html import unescape as html_unescape
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -15,6 +18,7 @@ from markupsafe import Markup
 from ..assets import Asset
 from ..content import Post, term_slug
 from . import calendar, i18n
+from .images import Picture
 from .links import absolutize_html
 from .sanitize import sanitize
 from .templating import render
@@ -82,16 +86,75 @@ def _terms(
     return list(seen.values())
 
 
-def image_view(asset: Asset | None, alt: str, site: SiteInfo) -> dict[str, Any] | None:
+#: how wide a picture in the post column is shown (the column is 40rem)
+COLUMN_SIZES = "(max-width: 40rem) 100vw, 40rem"
+
+
+def image_view(
+    asset: Asset | None,
+    alt: str,
+    site: SiteInfo,
+    picture: Picture | None = None,
+    sizes: str = COLUMN_SIZES,
+) -> dict[str, Any] | None:
+    """An image for the templates: ``src``/``url`` of the stripped master, and with
+    derivatives ``srcset``/``webp_srcset``/``sizes`` for a ``<picture>``."""
     if asset is None:
         return None
-    return {
+    view: dict[str, Any] = {
         "src": site.href(asset.name),
         "url": site.url_of(asset.name),
         "alt": alt,
         "width": asset.width,
         "height": asset.height,
+        "srcset": "",
+        "webp_srcset": "",
+        "sizes": "",
+        "thumb": site.href(asset.name),
     }
+    if picture is not None and picture.webp:
+        view["srcset"] = srcset(picture.fallback, site)
+        view["webp_srcset"] = srcset(picture.webp, site)
+        view["sizes"] = sizes
+    if picture is not None and picture.email is not None:
+        view["thumb"] = site.href(picture.email.name)
+    return view
+
+
+def srcset(assets: Iterable[Asset], site: SiteInfo) -> str:
+    return ", ".join(f"{site.href(a.name)} {a.width}w" for a in assets)
+
+
+_IMG = re.compile(r"<img\b[^>]*>")
+_SRC = re.compile(r'\ssrc="([^"]*)"')
+
+
+def picture_html(html: str, pictures: Mapping[str, Picture], site: SiteInfo) -> str:
+    """The body for the blog page: each local image becomes a ``<picture>`` with a
+    WebP ``srcset`` and the fallback's, lazily loaded (the CMS and the email get
+    the body with plain ``<img>`` tags)."""
+    by_href = {site.href(name): p for name, p in pictures.items() if p.webp}
+    if not by_href:
+        return html
+
+    def one(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        src = _SRC.search(tag)
+        picture = by_href.get(html_unescape(src.group(1))) if src else None
+        if picture is None or "srcset=" in tag:
+            return tag
+        extra = f' srcset="{html_escape(srcset(picture.fallback, site))}" sizes="{COLUMN_SIZES}"'
+        if "loading=" not in tag:
+            extra += ' loading="lazy" decoding="async"'
+        end = -2 if tag.endswith("/>") else -1
+        img = tag[:end].rstrip() + extra + ">"
+        webp = html_escape(srcset(picture.webp, site))
+        return (
+            f'<picture><source type="image/webp" srcset="{webp}" sizes="{COLUMN_SIZES}">'
+            f"{img}</picture>"
+        )
+
+    return _IMG.sub(one, html)
 
 
 @dataclass(frozen=True)
@@ -132,8 +195,15 @@ def post_view(
     summary: str,
     assets: Mapping[str, Asset],
     site: SiteInfo,
+    pictures: Mapping[str, Picture] | None = None,
+    share: Asset | None = None,
 ) -> dict[str, Any]:
     """Everything the templates know about one post (see README, Templates)."""
+    pictures = pictures or {}
+
+    def pic(a: Asset | None) -> Picture | None:
+        return pictures.get(a.name) if a is not None else None
+
     path = f"{post.slug}/"
     hero = assets.get(str(post.image.path)) if post.image else None
     event = None
@@ -162,6 +232,7 @@ def post_view(
                 assets.get(str(s.photo.path)) if s.photo else None,
                 s.photo.alt if s.photo else "",
                 site,
+                pic(assets.get(str(s.photo.path)) if s.photo else None),
             ),
         }
         for s in post.speakers
@@ -181,8 +252,17 @@ def post_view(
         "tags": _terms(post.tags, tag_path, site),
         "categories": _terms(post.categories, category_path, site),
         "html": Markup(html),
+        "page_html": Markup(picture_html(html, pictures, site)),
         "toc": toc,
-        "image": image_view(hero, post.image.alt if post.image else "", site),
+        "image": image_view(hero, post.image.alt if post.image else "", site, pic(hero)),
+        "share": {
+            "url": site.url_of(share.name),
+            "width": share.width,
+            "height": share.height,
+            "alt": post.image.alt if post.image and not post.share_image else "",
+        }
+        if share is not None
+        else None,
         "event": event,
         "speakers": speakers,
     }
@@ -247,6 +327,8 @@ def jsonld(post: Post, view: Mapping[str, Any], site: SiteInfo) -> dict[str, Any
         posting["keywords"] = ", ".join(post.tags)
     if view["image"]:
         posting["image"] = view["image"]["url"]
+    elif view.get("share"):
+        posting["image"] = view["share"]["url"]
     if not post.event:
         return {"@context": "https://schema.org", **posting}
     ev = post.event

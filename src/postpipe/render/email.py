@@ -172,6 +172,9 @@ class LinkPolicy:
     utm: str  # query string to append, already formatted
     #: image URL on our site → where the CMS serves it (its media library)
     media: Mapping[str, str] = field(default_factory=dict)
+    #: image URL on our site → its email file (twice the shown width, ≤ 1200 px);
+    #: an image the CMS serves (``media``) is linked there instead
+    images: Mapping[str, str] = field(default_factory=dict)
 
 
 def prepare_links(
@@ -194,7 +197,7 @@ def prepare_links(
             src = el.get("src", "")
             if "ppmergetag" not in src:
                 url = absolute(src, policy.page_url, policy.site_url)
-                el.set("src", policy.media.get(url, url))
+                el.set("src", policy.media.get(url) or policy.images.get(url, url))
             el.attrib.pop("loading", None)
             if el.get("alt") is None:
                 el.set("alt", "")

@@ -205,3 +205,52 @@ def outbox_html(root: Path, slug: str) -> str:
         assert part is not None
         return str(part.get_content())
     raise AssertionError(f"no newsletter for {slug} in the outbox")
+
+
+# -- camera photos (issue 13): what a CMS stores must not say where or with what ----
+
+CAMERA_POST = """---
+title: "Night walk with a phone camera"
+slug: {slug}
+date: 2026-05-01T10:00:00+00:00
+summary: "Photos straight from a phone."
+image: camera-hero.jpg
+image_alt: "Volunteers in yellow vests on a lit street"
+---
+
+We walked the Möllevången blocks.
+
+![A group at a street corner](camera-body.jpg)
+"""
+
+
+def camera_site(root: Path, env: Mapping[str, str], slug: str) -> Site:
+    """A site with one post whose hero and body photos carry EXIF orientation 6,
+    GPS and serial numbers (in EXIF, XMP and a comment)."""
+    from camera import camera_jpeg
+
+    site = make_site(root, env, samples=False, posts={"camera.md": CAMERA_POST.format(slug=slug)})
+    (root / "posts" / "camera-hero.jpg").write_bytes(camera_jpeg(3200, 2400))
+    (root / "posts" / "camera-body.jpg").write_bytes(camera_jpeg(1600, 1200, seed=2))
+    return site
+
+
+def assert_stored_photo_is_clean(url: str) -> None:
+    """Fetch a stored image back from the CMS: no serial in its bytes, no EXIF/GPS,
+    upright (portrait: the camera's orientation 6 applied), at most 2400 px a side."""
+    import io
+
+    import requests
+    from camera import LENS_SERIAL, SERIAL
+    from PIL import Image
+
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200, url
+    data = response.content
+    assert SERIAL.encode() not in data and LENS_SERIAL.encode() not in data, url
+    img = Image.open(io.BytesIO(data))
+    exif = img.getexif()
+    assert not exif.get_ifd(0x8825), (url, "GPS")
+    assert not exif.get_ifd(0x8769).get(0xA431), (url, "serial")
+    assert "xmp" not in img.info, url  # (a comment may name WordPress's GD: bytes checked above)
+    assert img.height > img.width and max(img.size) <= 2400, (url, img.size)

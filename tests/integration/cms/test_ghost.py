@@ -20,7 +20,17 @@ from typing import Any
 
 import pytest
 import requests
-from cmskit import AHEAD, SAMPLES, Server, Site, ahead_post, make_site, outbox_html
+from cmskit import (
+    AHEAD,
+    SAMPLES,
+    Server,
+    Site,
+    ahead_post,
+    assert_stored_photo_is_clean,
+    camera_site,
+    make_site,
+    outbox_html,
+)
 
 from postpipe.targets.ghost import admin_token, parse_admin_key
 
@@ -297,3 +307,15 @@ def test_a_post_less_than_two_minutes_ahead_is_published_now(gh: Ghost, tmp_path
     assert "published now" in out, out
     assert gh.post(slug)["status"] == "published"
     assert site.status()[slug]["post"] == "published"
+
+
+def test_uploaded_camera_photos_carry_no_location_or_serial(gh: Ghost, tmp_path: Path) -> None:
+    slug = "camera-walk-ghost"
+    site = camera_site(tmp_path / "site", gh.env(), slug)
+    out = site.ok("publish")
+    assert re.search(rf"^created {slug} → ghost", out, re.M), out
+    post = gh.post(slug)
+    srcs = re.findall(r'<img[^>]+src="([^"]+)"', post["html"])
+    assert len(srcs) == 1 and srcs[0].startswith(f"{gh.url}/content/images/"), srcs
+    for url in (post["feature_image"], srcs[0]):
+        assert_stored_photo_is_clean(url)

@@ -18,7 +18,18 @@ from typing import Any
 
 import pytest
 import requests
-from cmskit import AHEAD, SAMPLES, Server, Site, ahead_post, make_site, outbox_html, start_server
+from cmskit import (
+    AHEAD,
+    SAMPLES,
+    Server,
+    Site,
+    ahead_post,
+    assert_stored_photo_is_clean,
+    camera_site,
+    make_site,
+    outbox_html,
+    start_server,
+)
 
 WRITE_LINE = re.compile(r"\]: (POST|PUT|PATCH|DELETE) (\S+)")
 
@@ -313,3 +324,16 @@ def test_plain_permalinks_use_rest_route(tmp_path: Path) -> None:
         assert site.ok("publish").startswith("nothing to do")
     finally:
         server.stop()
+
+
+def test_uploaded_camera_photos_carry_no_location_or_serial(wp: WP, tmp_path: Path) -> None:
+    slug = "camera-walk-wp"
+    site = camera_site(tmp_path / "site", wp.env(), slug)
+    out = site.ok("publish")
+    assert re.search(rf"^created {slug} → wordpress", out, re.M), out
+    post = wp.post(slug)
+    hero = wp.get(f"media/{post['featured_media']}")
+    srcs = re.findall(r'<img[^>]+src="([^"]+)"', post["content"]["raw"])
+    assert len(srcs) == 1 and srcs[0].startswith(f"{wp.url}/wp-content/uploads/"), srcs
+    for url in (hero["source_url"], srcs[0]):
+        assert_stored_photo_is_clean(url)
