@@ -117,12 +117,24 @@ class Builder:
     """Renders posts of one site. One instance reuses its Markdown and Jinja setup."""
 
     def __init__(
-        self, settings: Settings, *, drafts: bool = False, write_cache: bool = True
+        self,
+        settings: Settings,
+        *,
+        drafts: bool = False,
+        write_cache: bool = True,
+        image_scratch: Path | None = None,
     ) -> None:
         self.settings = settings
         self.drafts = drafts
+        self.write_cache = write_cache
         self._jinja_cache = settings.state_dir / "cache" / "jinja" if write_cache else None
-        self.images = ImageStore(settings.state_dir / "cache" / "images")
+        # a run that writes no cache (a dry run) keeps new image files in a scratch
+        # folder, shared with its worker processes
+        self.images = ImageStore(
+            settings.state_dir / "cache" / "images",
+            read_only=not write_cache,
+            scratch=image_scratch,
+        )
         self.static = self._static_assets()
         css = self.static.get("style.css")
         base_path = urlsplit(settings.site_url).path.rstrip("/")

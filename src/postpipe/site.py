@@ -369,9 +369,16 @@ class Failed:
 
 
 def _init_worker(
-    settings: Settings, drafts: bool, links: dict[Path, Link], keep_going: bool
+    settings: Settings,
+    drafts: bool,
+    links: dict[Path, Link],
+    keep_going: bool,
+    write_cache: bool = True,
+    image_scratch: Path | None = None,
 ) -> None:
-    _WORKER["builder"] = Builder(settings, drafts=drafts)
+    _WORKER["builder"] = Builder(
+        settings, drafts=drafts, write_cache=write_cache, image_scratch=image_scratch
+    )
     _WORKER["links"] = links
     _WORKER["keep_going"] = keep_going
 
@@ -422,7 +429,16 @@ def render_many(
     size = max(4, len(posts) // (workers * 8))
     chunks = [list(posts[i : i + size]) for i in range(0, len(posts), size)]
     with ProcessPoolExecutor(
-        workers, initializer=_init_worker, initargs=(settings, drafts, links, keep_going)
+        workers,
+        initializer=_init_worker,
+        initargs=(
+            settings,
+            drafts,
+            links,
+            keep_going,
+            builder.write_cache,
+            builder.images.folder if not builder.write_cache else None,
+        ),
     ) as pool:
         # a few chunks in flight per worker: results are written out as they come,
         # so a thousand renders are never all waiting in memory

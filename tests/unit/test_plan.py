@@ -127,7 +127,10 @@ def test_a_new_post_is_created_and_its_campaign_prepared(tmp_path: Path) -> None
     assert kinds(actions) == ["PushPost", "PrepareCampaign", "RefreshSite"]
     push, campaign, refresh = actions
     assert isinstance(push, PushPost) and push.verb == "create" and push.known is None
-    assert push.push.files.keys() == {"alpha/index.html"}  # the page, as bytes: self-contained
+    # self-contained: the page as bytes, and its share card (the post has no other image)
+    assert isinstance(push.push.files["alpha/index.html"], bytes)
+    others = sorted(set(push.push.files) - {"alpha/index.html"})
+    assert len(others) == 1 and others[0].startswith("assets/alpha-card.")
     assert push.push.url == "https://news.example.org/alpha/"
     assert isinstance(campaign, PrepareCampaign) and not campaign.update and campaign.url is None
     assert campaign.key == idempotency_key("outbox", "alpha", None)

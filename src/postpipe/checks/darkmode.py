@@ -99,7 +99,8 @@ def image_findings(r: RenderedPost) -> list[Finding]:
     out = []
     from .base import find_line
 
-    for asset in r.assets.values():
+    # each picture once, by its stripped master (not its derivatives)
+    for asset in (p.master for p in r.pictures.values()):
         if asset.source.suffix.lower() not in (".png", ".gif", ".webp"):
             continue
         if dark_on_transparent(asset.source):

@@ -210,10 +210,33 @@ def _scaled(size: tuple[int, int], width: int, pixels: int | None = None) -> tup
 
 
 class ImageStore:
-    """Derivatives of local images, cached in ``folder`` (``.postpipe/cache/images``)."""
+    """Derivatives of local images, cached in ``folder`` (``.postpipe/cache/images``).
 
-    def __init__(self, folder: Path) -> None:
+    With ``read_only`` (a dry run, which writes nothing) files already in ``folder``
+    are used and new ones go to a temporary folder, removed when the process ends.
+    """
+
+    def __init__(
+        self, folder: Path, *, read_only: bool = False, scratch: Path | None = None
+    ) -> None:
+        self.shared: Path | None = None
+        if read_only:
+            self.shared = folder
+            if scratch is None:  # the first store of the run owns the temporary folder
+                import atexit
+                import shutil
+                import tempfile
+
+                scratch = Path(tempfile.mkdtemp(prefix="postpipe-images-"))
+                atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+            folder = scratch
         self.folder = folder
+
+    def _path(self, name: str) -> Path:
+        """Where the cached file ``name`` is, or is to be written."""
+        if self.shared is not None and (self.shared / name).is_file():
+            return self.shared / name
+        return self.folder / name
 
     # -- the public recipes ------------------------------------------------------
     def picture(
@@ -293,7 +316,7 @@ class ImageStore:
             )
             parts.append(file_digest(FONTS / "DejaVuSans-Bold.ttf"))
         key = digest(*parts)
-        out = self.folder / f"card-{key[:32]}.jpg"
+        out = self._path(f"card-{key[:32]}.jpg")
         if not out.is_file():
             if share_image is not None:
                 img = _cover(_oriented(share_image), CARD_SIZE)
@@ -312,7 +335,7 @@ class ImageStore:
     def _meta(self, path: Path, src: str) -> _Meta:
         meta_path = self.folder / f"{src[:24]}-v{RECIPE_VERSION}.json"
         try:
-            data = json.loads(meta_path.read_text())
+            data = json.loads(self._path(meta_path.name).read_text())
             w, h = data["size"]
             return _Meta((int(w), int(h)), data["format"], data["alpha"], data["animated"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -346,7 +369,7 @@ class ImageStore:
 
     def _ensure(self, path: Path, src: str, meta: _Meta, recipes: list[_Recipe]) -> dict[str, Path]:
         """The cached file of every recipe; the source is opened once for all missing ones."""
-        files = {r.key + r.format: self.folder / r.file_name(src, path) for r in recipes}
+        files = {r.key + r.format: self._path(r.file_name(src, path)) for r in recipes}
         missing = [r for r in recipes if not files[r.key + r.format].is_file()]
         if not missing:
             return files
