@@ -518,6 +518,9 @@ def push_of(p: SitePost, now: datetime) -> PostPush:
         url=p.url,
         image_alt=post.image.alt if post.image else "",
         files=files,
+        email_files={
+            name: pic.email for name, pic in rendered.pictures.items() if pic.email is not None
+        },
     )
 
 

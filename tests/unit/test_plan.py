@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from postpipe.assets import Asset
 from postpipe.config import load_settings
 from postpipe.errors import PostpipeError
 from postpipe.ledger import CMS, LIST, PREPARED, PUBLISHED, SENDING, SENT, Item, Snapshot
@@ -250,14 +249,26 @@ def test_images_not_in_the_media_store_are_uploaded_first(tmp_path: Path) -> Non
     )
     hosted = Targets(cms="wordpress", lst="outbox", media_target="wordpress:https://wp")
     actions = plan(site, Snapshot(), NOW, mode=Publish(), targets=hosted)
-    assert kinds(actions) == ["UploadMedia", "PushPost", "PrepareCampaign", "RefreshSite"]
-    upload = actions[0]
+    # the hero, then its email file (a newsletter links a file sized for mail)
+    assert kinds(actions) == [
+        "UploadMedia",
+        "UploadMedia",
+        "PushPost",
+        "PrepareCampaign",
+        "RefreshSite",
+    ]
+    upload, email_file = actions[0], actions[1]
     assert isinstance(upload, UploadMedia) and upload.alt == "The hall"
-    push = actions[1]
+    assert isinstance(email_file, UploadMedia) and "-email." in email_file.asset.name
+    push = actions[2]
     assert isinstance(push, PushPost) and push.push.image_alt == "The hall"
-    # uploaded before: the store has it, no upload planned
-    asset: Asset = upload.asset
-    known = Snapshot(media={("wordpress:https://wp", asset.digest): "https://wp/hero.png"})
+    # uploaded before: the store has them, no upload planned
+    known = Snapshot(
+        media={
+            ("wordpress:https://wp", a.asset.digest): f"https://wp/{a.asset.name}"
+            for a in (upload, email_file)
+        }
+    )
     assert "UploadMedia" not in kinds(plan(site, known, NOW, mode=Publish(), targets=hosted))
 
 

@@ -172,8 +172,8 @@ class LinkPolicy:
     utm: str  # query string to append, already formatted
     #: image URL on our site → where the CMS serves it (its media library)
     media: Mapping[str, str] = field(default_factory=dict)
-    #: image URL on our site → its email file (twice the shown width, ≤ 1200 px);
-    #: an image the CMS serves (``media``) is linked there instead
+    #: image URL on our site → its email file (twice the shown width, ≤ 1200 px),
+    #: linked where the CMS serves it (``media``) when it does
     images: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -197,7 +197,9 @@ def prepare_links(
             src = el.get("src", "")
             if "ppmergetag" not in src:
                 url = absolute(src, policy.page_url, policy.site_url)
-                el.set("src", policy.media.get(url) or policy.images.get(url, url))
+                # the image's email file, where the CMS serves it if it does
+                small = policy.images.get(url, url)
+                el.set("src", policy.media.get(small) or policy.media.get(url) or small)
             el.attrib.pop("loading", None)
             if el.get("alt") is None:
                 el.set("alt", "")

@@ -64,6 +64,9 @@ class PostPush:
     #: the files of the post's own page (``slug/index.html`` and its assets), for
     #: targets that publish whole pages
     files: Mapping[str, FileContent] = field(default_factory=dict)
+    #: an image's name → its email file (≤ 1200 px): uploaded beside the image, so a
+    #: newsletter sent with this CMS links a file sized for mail
+    email_files: Mapping[str, Asset] = field(default_factory=dict)
 
 
 #: A provider status postpipe does not know: counted as possibly sent, never sent again.
@@ -399,7 +402,8 @@ def _asset_of(value: str, assets: Sequence[Asset]) -> Asset | None:
 
 
 def used_assets(post: PostPush) -> list[Asset]:
-    """The local files the body links to (``src``/``href``), then the hero image; each once."""
+    """The local files the body links to (``src``/``href``), then the hero image, then
+    the email files of those images; each once."""
     found: dict[str, Asset] = {}
     for match in _LINK_ATTR.finditer(post.body_html):
         asset = _asset_of(match.group(2), post.assets)
@@ -407,6 +411,10 @@ def used_assets(post: PostPush) -> list[Asset]:
             found.setdefault(asset.name, asset)
     if post.image is not None:
         found.setdefault(post.image.name, post.image)
+    for name in list(found):
+        email = post.email_files.get(name)
+        if email is not None:
+            found.setdefault(email.name, email)
     return list(found.values())
 
 

@@ -9,6 +9,7 @@ partial-failure, credential and scheduling tests use posts of their own.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import sqlite3
@@ -31,6 +32,7 @@ from cmskit import (
     make_site,
     outbox_html,
 )
+from PIL import Image
 
 from postpipe.targets.ghost import admin_token, parse_admin_key
 
@@ -130,7 +132,8 @@ def test_publish_creates_posts_with_html_tags_and_feature_images(site: Site, gh:
     assert panel["feature_image"] is None
     assert [t["name"] for t in panel["tags"]] == ["Debate", "policing", "trust", "panel"]
     uploads = [w for w in gh.writes() if "/images/upload/" in w]
-    assert len(uploads) == 5  # each image once, though two posts share two of them
+    # each image once (though two posts share two of them), and its email file beside it
+    assert len(uploads) == 10
 
 
 def test_a_post_dated_ahead_is_scheduled(site: Site, gh: Ghost) -> None:
@@ -176,6 +179,10 @@ def test_the_newsletter_links_to_the_ghost_url(site: Site, gh: Ghost) -> None:
     # the images come from Ghost's uploads: the mail works without a static site
     images = re.findall(r'<img[^>]* src="([^"]+)"', body)
     assert images and all(src.startswith(f"{gh.url}/content/images/") for src in images), images
+    for src in images:  # the email files (at most 1200 px), not the 2400 px masters
+        got = requests.get(src, timeout=30)
+        assert got.status_code == 200
+        assert Image.open(io.BytesIO(got.content)).width <= 1200, src
 
 
 def test_an_edit_updates_the_post_through_updated_at(site: Site, gh: Ghost) -> None:

@@ -9,6 +9,7 @@ credential and scheduling tests use posts of their own.
 from __future__ import annotations
 
 import html
+import io
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from cmskit import (
     outbox_html,
     start_server,
 )
+from PIL import Image
 
 WRITE_LINE = re.compile(r"\]: (POST|PUT|PATCH|DELETE) (\S+)")
 
@@ -132,8 +134,9 @@ def test_publish_creates_posts_with_terms_images_and_featured_media(site: Site, 
         "trygghetsdagen",
         "göteborg",
     }
-    # every image once in the media library, though two posts share two of them
-    assert len(wp.get("media", per_page=100)) == 5
+    # every image once in the media library (though two posts share two of them),
+    # and its email file beside it: a newsletter links a file sized for mail
+    assert len(wp.get("media", per_page=100)) == 10
 
 
 def test_a_post_dated_ahead_is_future(site: Site, wp: WP) -> None:
@@ -183,8 +186,10 @@ def test_the_newsletter_links_to_the_wordpress_url(site: Site, wp: WP) -> None:
     assert images and all(src.startswith(f"{wp.url}/wp-content/uploads/") for src in images), (
         images
     )
-    for src in images:
-        assert requests.get(src, timeout=30).status_code == 200
+    for src in images:  # the email files (at most 1200 px), not the 2400 px masters
+        got = requests.get(src, timeout=30)
+        assert got.status_code == 200
+        assert Image.open(io.BytesIO(got.content)).width <= 1200, src
 
 
 def test_an_edit_updates_the_post_in_place(site: Site, wp: WP) -> None:
