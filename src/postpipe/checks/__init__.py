@@ -392,7 +392,6 @@ def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
     return any(f.level == ERROR or (strict and f.level == WARNING) for f in findings)
 
 
-
 # ---------------------------------------------------------------------------
 # images (DESIGN §7): added after the other rules
 
