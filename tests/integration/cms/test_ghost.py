@@ -203,14 +203,23 @@ def test_an_edit_updates_the_post_through_updated_at(site: Site, gh: Ghost) -> N
 def test_an_edit_after_someone_else_edited_in_ghost_refetches_once(site: Site, gh: Ghost) -> None:
     slug = "safer-streets-summit-2026"
     post = gh.post(slug)
-    # an editor changes the post in Ghost: our stored updated_at is now stale
-    r = requests.put(
-        f"{gh.admin}/posts/{post['id']}/",
-        json={"posts": [{"custom_excerpt": "Edited in Ghost", "updated_at": post["updated_at"]}]},
-        headers=gh.headers(),
-        timeout=30,
-    )
-    r.raise_for_status()
+    # an editor changes the post in Ghost: our stored updated_at is now stale. Ghost
+    # keeps updated_at to the second, so an edit in the same second as our publish
+    # leaves it as it was (and nothing to detect): edit until it has moved on
+    stored = current = post["updated_at"]
+    deadline = time.monotonic() + 15
+    while current == stored:
+        assert time.monotonic() < deadline, "Ghost's updated_at never moved on"
+        r = requests.put(
+            f"{gh.admin}/posts/{post['id']}/",
+            json={"posts": [{"custom_excerpt": "Edited in Ghost", "updated_at": current}]},
+            headers=gh.headers(),
+            timeout=30,
+        )
+        r.raise_for_status()
+        current = r.json()["posts"][0]["updated_at"]
+        if current == stored:
+            time.sleep(0.25)  # wait for Ghost's clock to reach the next second
     path = site.post("slug: safer-streets-summit-2026")
     path.write_text(path.read_text() + "\nCorrection: 431 participants.\n")
     before = gh.writes()
