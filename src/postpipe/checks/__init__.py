@@ -23,7 +23,7 @@ from ..content import cut_slug
 from ..errors import PostpipeError, TemplateError
 from ..render.sanitize import unsafe_parts
 from . import a11y, clients, darkmode, placeholders
-from .base import ERROR, INFO, WARNING, Finding
+from .base import ERROR, FENCE, INFO, WARNING, Finding, prose_lines
 
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
 CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
@@ -55,24 +55,14 @@ def _body_line(r: RenderedPost, needle: str) -> int | None:
     return None
 
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-
-
 def _unsafe_html_lines(r: RenderedPost, needles: list[tuple[str, ...]]) -> list[int | None]:
     """The .md line of each unsafe part, in order: the first line at or after the
     previous part's that holds one of its needles (case-insensitive), outside
     fenced code (Markdown escapes what is there)."""
-    lines: list[tuple[int, str]] = []
-    fence = ""
-    for i, text in enumerate(r.post.body.split("\n")):
-        m = _FENCE.match(text)
-        if fence:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                fence = ""
-        elif m:
-            fence = m.group(1)
-        else:
-            lines.append((i, text.lower()))
+    lines = [
+        (line, text.lower())
+        for line, text in prose_lines(r.post.body, r.post.body_line, blank_code=False)
+    ]
     out: list[int | None] = []
     start = 0
     for options in needles:
@@ -86,7 +76,7 @@ def _unsafe_html_lines(r: RenderedPost, needles: list[tuple[str, ...]]) -> list[
             out.append(None)
             continue
         start = found
-        out.append(r.post.body_line + lines[found][0])
+        out.append(lines[found][0])
     return out
 
 
@@ -234,7 +224,7 @@ def _heading_lines(r: RenderedPost) -> list[int]:
     found: list[int] = []
     fence = ""
     for i, text in enumerate(lines):
-        m = _FENCE.match(text)
+        m = FENCE.match(text)
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
                 fence = ""

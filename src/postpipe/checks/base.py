@@ -44,18 +44,18 @@ class Finding:
         return text + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _HTML_CODE = re.compile(r"<(code|pre|kbd|samp)\b.*?</\1>", re.I)
 
 
-def prose_lines(body: str, first_line: int) -> list[tuple[int, str]]:
-    """The lines of a Markdown body outside fenced code, with inline code blanked,
-    as (line in the .md file, text)."""
+def prose_lines(body: str, first_line: int, *, blank_code: bool = True) -> list[tuple[int, str]]:
+    """The lines of a Markdown body outside fenced code, with inline code blanked
+    (unless ``blank_code`` is false), as (line in the .md file, text)."""
     out: list[tuple[int, str]] = []
     fence = ""
     for i, text in enumerate(body.split("\n")):
-        m = _FENCE.match(text)
+        m = FENCE.match(text)
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
                 fence = ""
@@ -63,8 +63,9 @@ def prose_lines(body: str, first_line: int) -> list[tuple[int, str]]:
         if m:
             fence = m.group(1)
             continue
-        text = _CODE_SPAN.sub(lambda c: " " * len(c.group(0)), text)
-        text = _HTML_CODE.sub(lambda c: " " * len(c.group(0)), text)
+        if blank_code:
+            text = _CODE_SPAN.sub(lambda c: " " * len(c.group(0)), text)
+            text = _HTML_CODE.sub(lambda c: " " * len(c.group(0)), text)
         out.append((first_line + i, text))
     return out
 
