@@ -404,6 +404,197 @@ class _Session(requests.Session):
                     del prepared_request.headers[name]
 
 
+class _Pacing:
+    """When the next attempt may go: retry backoff, ``Retry-After`` and rate-limit pacing.
+
+    Holds the injected ``sleep``/``clock``/``rng`` so tests run without waiting.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], object],
+        clock: Callable[[], float],
+        rng: Callable[[], float],
+        rate_headers: tuple[str, str] | None,
+    ) -> None:
+        self.target = target
+        self.policy = policy
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng
+        self.rate_headers = rate_headers
+        self.not_before = 0.0
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """The answer's ``Retry-After`` in seconds, for the statuses that carry one."""
+        if response.status_code not in _RETRY_AFTER_STATUSES:
+            return None
+        return parse_retry_after(response.headers.get("Retry-After"), self.clock())
+
+    def pace(self, method: str, shown_url: str) -> None:
+        """Wait until the provider's rate-limit window reopens (see ``rate_headers``)."""
+        delay = self.not_before - self.clock()
+        if delay > 0:
+            log.info(
+                "%s %s %s: rate limit used up; waiting %.2fs", self.target, method, shown_url, delay
+            )
+            self.sleep(delay)
+        self.not_before = 0.0
+
+    def note_rate_limit(self, response: requests.Response) -> None:
+        """Remember when to send the next request if the window is used up."""
+        if self.rate_headers is None:
+            return
+        remaining_name, reset_name = self.rate_headers
+        try:
+            remaining = float(response.headers.get(remaining_name, ""))
+            reset = float(response.headers.get(reset_name, ""))
+        except ValueError:
+            return
+        if remaining > 0 or reset != reset:  # requests left, or NaN
+            return
+        now = self.clock()
+        wait = reset - now if reset > _EPOCH_THRESHOLD else reset
+        wait = max(0.0, min(wait, self.policy.retry_after_cap))
+        self.not_before = max(self.not_before, now + wait)
+
+    def wait(
+        self,
+        attempt: int,
+        attempts: int,
+        retry_after: float | None,
+        method: str,
+        shown_url: str,
+        why: str,
+    ) -> None:
+        """Sleep before retry number ``attempt`` (logged at INFO, redacted URL)."""
+        delay = self.policy.delay(attempt, retry_after, self.rng)
+        log.info(
+            "%s %s %s: %s; retry %d/%d in %.2fs",
+            self.target,
+            method,
+            shown_url,
+            why,
+            attempt,
+            attempts - 1,
+            delay,
+        )
+        self.sleep(delay)
+
+
+class _ErrorMapper:
+    """Turns a failed request into the right :class:`ProviderError`, redacted.
+
+    ``explain`` and ``auth_hint`` are the provider hooks (see :data:`ErrorReader`).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        secrets: list[str],
+        *,
+        explain: ErrorReader | None,
+        auth_hint: str | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.target = target
+        self.secrets = secrets
+        self.explain = explain
+        self.auth_hint = auth_hint
+        self.clock = clock
+
+    def network_error(
+        self,
+        exc: requests.RequestException,
+        method: str,
+        url: str,
+        shown_url: str,
+        reason: str,
+        attempt: int,
+        ambiguous: bool,
+    ) -> ProviderError:
+        origin = redact(_origin(url), self.secrets)
+        tries = f"{attempt} attempt{'s' if attempt != 1 else ''}"
+        hint: str | None = None
+        if not _transient(exc):
+            message = f"request to {origin} failed: {reason}"
+        elif ambiguous:
+            # A POST/PATCH that may have been processed: the caller must reconcile.
+            message = f"{method} to {origin} failed after the request was sent: {reason}"
+            hint = (
+                "the request may have reached the server; "
+                "check whether it took effect before trying again"
+            )
+        else:
+            message = f"could not reach {origin} after {tries}: {reason}"
+            hint = "check the base URL and your network connection"
+        return ProviderError(
+            message,
+            target=self.target,
+            method=method,
+            url=shown_url,
+            status=None,
+            hint=hint,
+            maybe_sent=ambiguous,
+        )
+
+    def http_error(
+        self,
+        response: requests.Response,
+        method: str,
+        extra_secrets: list[str],
+        *,
+        unexpected: bool = False,
+    ) -> ProviderError:
+        secrets = [*self.secrets, *extra_secrets]
+        status = response.status_code
+        kw: dict[str, Any] = {
+            "target": self.target,
+            "method": method,
+            "url": redact(response.url or "", secrets),
+            "status": status,
+            "body_excerpt": _body_excerpt(response, secrets),
+        }
+        summary = error_summary(response, secrets)
+        hint: str | None = None
+        explained = None
+        if self.explain is not None:
+            try:
+                explained = self.explain(response)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                explained = None  # a body the provider hook cannot read: the default
+        if explained:
+            message, hint = explained
+            summary = redact(f"HTTP {status}: {_one_line(message, 400)}", secrets)
+            hint = redact(hint, secrets) if hint else None
+        if 300 <= status < 400:
+            location = redact(response.headers.get("Location", "?"), secrets)
+            return ProviderError(
+                f"{summary}: redirected to {location}",
+                hint="set the base URL to the address the service redirects to",
+                **kw,
+            )
+        if unexpected:
+            return ProviderError(f"unexpected answer {summary}", **kw)
+        if status in (401, 403):
+            return AuthError(
+                summary,
+                hint=hint or self.auth_hint or "check the credentials for this service",
+                **kw,
+            )
+        if status == 404:
+            return NotFound(summary, hint=hint, **kw)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+            return RateLimited(summary, retry_after=retry_after, hint=hint, **kw)
+        # a 5xx to a request that is not safe to repeat may still have been acted on
+        kw["maybe_sent"] = status >= 500 and method not in IDEMPOTENT_METHODS
+        return ProviderError(summary, hint=hint, **kw)
+
+
 class Http:
     """HTTP client for one provider (``target``), with the policy of this module.
 
@@ -438,17 +629,15 @@ class Http:
         self.auth = auth
         self.timeout = timeout
         self.policy = policy if policy is not None else RetryPolicy()
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng
-        # provider hooks: see ErrorReader, and _note_rate_limit for rate_headers
-        self._explain = explain
+        secrets_found = [*secrets, *_header_secrets(self.headers), *_auth_secrets(auth)]
+        self._secrets: list[str] = secrets_found
         self.auth_hint = auth_hint
-        self._rate_headers = rate_headers
-        self._not_before = 0.0
-        self._secrets: list[str] = list(secrets)
-        self._secrets.extend(_header_secrets(self.headers))
-        self._secrets.extend(_auth_secrets(auth))
+        self._pacing = _Pacing(
+            target, self.policy, sleep=sleep, clock=clock, rng=rng, rate_headers=rate_headers
+        )
+        self._errors = _ErrorMapper(
+            target, secrets_found, explain=explain, auth_hint=auth_hint, clock=clock
+        )
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self._owns_session = session is None
@@ -517,7 +706,7 @@ class Http:
             attempt += 1
             if attempt > 1:
                 rewinder.rewind()
-            self._pace(method, shown_url)
+            self._pacing.pace(method, shown_url)
             started = time.perf_counter()
             try:
                 response = self.session.request(method, url, **kwargs)
@@ -534,34 +723,31 @@ class Http:
                 )
                 nothing_sent = _sent_nothing(exc)
                 if attempt < attempts and _transient(exc) and (nothing_sent or may_repeat_sent):
-                    self._wait(attempt, attempts, None, method, shown_url, reason)
+                    self._pacing.wait(attempt, attempts, None, method, shown_url, reason)
                     continue
                 ambiguous = not nothing_sent and not may_repeat_sent
-                raise self._network_error(
+                raise self._errors.network_error(
                     exc, method, url, shown_url, reason, attempt, ambiguous
                 ) from None  # the requests exception holds the raw URL
 
             elapsed = time.perf_counter() - started
             status = response.status_code
-            self._note_rate_limit(response)
+            self._pacing.note_rate_limit(response)
             log.debug("%s %s %s -> %s in %.3fs", self.target, method, shown_url, status, elapsed)
             # a 429 means the provider did nothing: safe to repeat whatever the method
             repeat = may_repeat_sent or status == _NOTHING_DONE
             if attempt < attempts and repeat and status in self.policy.retry_statuses:
-                retry_after = None
-                if status in _RETRY_AFTER_STATUSES:
-                    retry_after = parse_retry_after(
-                        response.headers.get("Retry-After"), self._clock()
-                    )
+                retry_after = self._pacing.retry_after(response)
                 response.close()
-                self._wait(attempt, attempts, retry_after, method, shown_url, f"HTTP {status}")
+                why = f"HTTP {status}"
+                self._pacing.wait(attempt, attempts, retry_after, method, shown_url, why)
                 continue
             if expect is not None and status in expect:
                 return response  # explicitly accepted, even a 3xx or 4xx
             if status >= 400 or (300 <= status < 400 and not kwargs["allow_redirects"]):
-                raise self._http_error(response, method, extra_secrets)
+                raise self._errors.http_error(response, method, extra_secrets)
             if expect is not None and status not in expect:
-                raise self._http_error(response, method, extra_secrets, unexpected=True)
+                raise self._errors.http_error(response, method, extra_secrets, unexpected=True)
             return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
@@ -583,145 +769,6 @@ class Http:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         """``request("DELETE", ...)``."""
         return self.request("DELETE", path, **kwargs)
-
-    # -- internals ---------------------------------------------------------------
-
-    def _pace(self, method: str, shown_url: str) -> None:
-        """Wait until the provider's rate-limit window reopens (see ``rate_headers``)."""
-        delay = self._not_before - self._clock()
-        if delay > 0:
-            log.info(
-                "%s %s %s: rate limit used up; waiting %.2fs", self.target, method, shown_url, delay
-            )
-            self._sleep(delay)
-        self._not_before = 0.0
-
-    def _note_rate_limit(self, response: requests.Response) -> None:
-        """Remember when to send the next request if the window is used up."""
-        if self._rate_headers is None:
-            return
-        remaining_name, reset_name = self._rate_headers
-        try:
-            remaining = float(response.headers.get(remaining_name, ""))
-            reset = float(response.headers.get(reset_name, ""))
-        except ValueError:
-            return
-        if remaining > 0 or reset != reset:  # requests left, or NaN
-            return
-        now = self._clock()
-        wait = reset - now if reset > _EPOCH_THRESHOLD else reset
-        wait = max(0.0, min(wait, self.policy.retry_after_cap))
-        self._not_before = max(self._not_before, now + wait)
-
-    def _wait(
-        self,
-        attempt: int,
-        attempts: int,
-        retry_after: float | None,
-        method: str,
-        shown_url: str,
-        why: str,
-    ) -> None:
-        delay = self.policy.delay(attempt, retry_after, self._rng)
-        log.info(
-            "%s %s %s: %s; retry %d/%d in %.2fs",
-            self.target,
-            method,
-            shown_url,
-            why,
-            attempt,
-            attempts - 1,
-            delay,
-        )
-        self._sleep(delay)
-
-    def _network_error(
-        self,
-        exc: requests.RequestException,
-        method: str,
-        url: str,
-        shown_url: str,
-        reason: str,
-        attempt: int,
-        ambiguous: bool,
-    ) -> ProviderError:
-        origin = self.redact(_origin(url))
-        tries = f"{attempt} attempt{'s' if attempt != 1 else ''}"
-        hint: str | None = None
-        if not _transient(exc):
-            message = f"request to {origin} failed: {reason}"
-        elif ambiguous:
-            # A POST/PATCH that may have been processed: the caller must reconcile.
-            message = f"{method} to {origin} failed after the request was sent: {reason}"
-            hint = (
-                "the request may have reached the server; "
-                "check whether it took effect before trying again"
-            )
-        else:
-            message = f"could not reach {origin} after {tries}: {reason}"
-            hint = "check the base URL and your network connection"
-        return ProviderError(
-            message,
-            target=self.target,
-            method=method,
-            url=shown_url,
-            status=None,
-            hint=hint,
-            maybe_sent=ambiguous,
-        )
-
-    def _http_error(
-        self,
-        response: requests.Response,
-        method: str,
-        extra_secrets: list[str],
-        *,
-        unexpected: bool = False,
-    ) -> ProviderError:
-        secrets = [*self._secrets, *extra_secrets]
-        status = response.status_code
-        kw: dict[str, Any] = {
-            "target": self.target,
-            "method": method,
-            "url": redact(response.url or "", secrets),
-            "status": status,
-            "body_excerpt": _body_excerpt(response, secrets),
-        }
-        summary = error_summary(response, secrets)
-        hint: str | None = None
-        explained = None
-        if self._explain is not None:
-            try:
-                explained = self._explain(response)
-            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-                explained = None  # a body the provider hook cannot read: the default
-        if explained:
-            message, hint = explained
-            summary = redact(f"HTTP {status}: {_one_line(message, 400)}", secrets)
-            hint = redact(hint, secrets) if hint else None
-        if 300 <= status < 400:
-            location = redact(response.headers.get("Location", "?"), secrets)
-            return ProviderError(
-                f"{summary}: redirected to {location}",
-                hint="set the base URL to the address the service redirects to",
-                **kw,
-            )
-        if unexpected:
-            return ProviderError(f"unexpected answer {summary}", **kw)
-        if status in (401, 403):
-            return AuthError(
-                summary,
-                hint=hint or self.auth_hint or "check the credentials for this service",
-                **kw,
-            )
-        if status == 404:
-            return NotFound(summary, hint=hint, **kw)
-        if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
-            return RateLimited(summary, retry_after=retry_after, hint=hint, **kw)
-        # a 5xx to a request that is not safe to repeat may still have been acted on
-        kw["maybe_sent"] = status >= 500 and method not in IDEMPOTENT_METHODS
-        return ProviderError(summary, hint=hint, **kw)
 
     # -- lifecycle ---------------------------------------------------------------
 
