@@ -359,8 +359,12 @@ NEWSLETTER_KEYS = ("subject", "preheader", "send_at", "list")
 # loading
 
 
-class _PostReader:
-    """Validates one file; appends every problem it finds to ``errors``."""
+class _FieldReader:
+    """Reads front matter keys of one file into values; appends every problem to ``errors``.
+
+    The shared machinery of the readers: key lines, unknown and duplicate keys,
+    one field through its parser, nested mappings and image references.
+    """
 
     def __init__(
         self, path: Path, rel: str, posts_dir: Path, tz: tzinfo, lang: str, author: str
@@ -374,67 +378,7 @@ class _PostReader:
     def error(self, line: int | None, message: str, hint: str | None = None) -> None:
         self.errors.append(ContentError(message, path=self.rel, line=line, hint=hint))
 
-    # -- parsing ---------------------------------------------------------
-    def read(self) -> Post | None:
-        try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            self.error(None, f"cannot read the file: {exc.strerror}")
-            return None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            self.error(
-                line,
-                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                "save the file as UTF-8 in your editor",
-            )
-            return None
-        text = text.removeprefix("\ufeff")
-        lines = text.split("\n")
-        if not lines or lines[0].strip() != "---":
-            self.error(
-                1,
-                "the file does not start with front matter",
-                "begin the file with a '---' line, the YAML keys (title, date, …) "
-                "and another '---' line",
-            )
-            return None
-        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-        if end is None:
-            self.error(
-                1,
-                "the front matter is not closed",
-                "add a '---' line after the last front matter key",
-            )
-            return None
-        yaml_text = "\n".join(lines[1:end])
-        try:
-            node = yaml.compose(yaml_text, Loader=_Loader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 2 if mark else 1
-            problem = (exc.problem or "invalid YAML").strip()
-            self.error(
-                line,
-                f"invalid YAML in the front matter: {problem}",
-                "check indentation, and quote values that contain ':' or start "
-                "with '@', '`', '[' or '{'",
-            )
-            return None
-        except yaml.YAMLError as exc:
-            self.error(1, f"invalid YAML in the front matter: {exc}")
-            return None
-        if node is None:
-            self.error(1, "the front matter is empty", "add at least title: and date:")
-            return None
-        if not isinstance(node, yaml.MappingNode):
-            self.error(2, "the front matter must be 'key: value' lines")
-            return None
-        data = self.mapping(node, POST_KEYS, "")
-        return self.build(data, body="\n".join(lines[end + 1 :]), body_line=end + 2)
-
+    # -- fields ----------------------------------------------------------
     def mapping(
         self, node: yaml.MappingNode, known: tuple[str, ...], prefix: str
     ) -> dict[str, tuple[int, yaml.Node]]:
@@ -536,6 +480,86 @@ class _PostReader:
             return None
         return Image(ref=ref, path=found.path.resolve(), alt=alt or "")
 
+    def sub_mapping(
+        self, data: dict[str, tuple[int, yaml.Node]], key: str, known: tuple[str, ...], prefix: str
+    ) -> dict[str, tuple[int, yaml.Node]] | None:
+        if key not in data:
+            return None
+        line, node = data[key]
+        if not isinstance(node, yaml.MappingNode):
+            self.error(
+                line,
+                f"'{prefix[:-1]}' must be a mapping of keys",
+                f"indent its keys under it: {', '.join(known)}",
+            )
+            return None
+        return self.mapping(node, known, prefix)
+
+
+class _PostReader(_FieldReader):
+    """Validates one file: the front matter block, then the post's keys."""
+
+    # -- parsing ---------------------------------------------------------
+    def read(self) -> Post | None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            self.error(None, f"cannot read the file: {exc.strerror}")
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            self.error(
+                line,
+                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                "save the file as UTF-8 in your editor",
+            )
+            return None
+        text = text.removeprefix("\ufeff")
+        lines = text.split("\n")
+        if not lines or lines[0].strip() != "---":
+            self.error(
+                1,
+                "the file does not start with front matter",
+                "begin the file with a '---' line, the YAML keys (title, date, …) "
+                "and another '---' line",
+            )
+            return None
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+        if end is None:
+            self.error(
+                1,
+                "the front matter is not closed",
+                "add a '---' line after the last front matter key",
+            )
+            return None
+        yaml_text = "\n".join(lines[1:end])
+        try:
+            node = yaml.compose(yaml_text, Loader=_Loader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 2 if mark else 1
+            problem = (exc.problem or "invalid YAML").strip()
+            self.error(
+                line,
+                f"invalid YAML in the front matter: {problem}",
+                "check indentation, and quote values that contain ':' or start "
+                "with '@', '`', '[' or '{'",
+            )
+            return None
+        except yaml.YAMLError as exc:
+            self.error(1, f"invalid YAML in the front matter: {exc}")
+            return None
+        if node is None:
+            self.error(1, "the front matter is empty", "add at least title: and date:")
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            self.error(2, "the front matter must be 'key: value' lines")
+            return None
+        data = self.mapping(node, POST_KEYS, "")
+        return self.build(data, body="\n".join(lines[end + 1 :]), body_line=end + 2)
+
     # -- building --------------------------------------------------------
     def build(
         self, data: dict[str, tuple[int, yaml.Node]], body: str, body_line: int
@@ -578,9 +602,10 @@ class _PostReader:
                 "it is cropped to 1200×630",
             )
             share_image = None
-        event = self.event(data)
-        speakers = self.speakers(data)
-        newsletter = self.newsletter(data, title or "")
+        groups = _GroupReader(self)
+        event = groups.event(data)
+        speakers = groups.speakers(data)
+        newsletter = groups.newsletter(data, title or "")
         post_fields = dict(
             author=self.field(data, "author", "author", _text, self.default_author),
             categories=self.field(data, "categories", "categories", _str_list, ()),
@@ -625,33 +650,27 @@ class _PostReader:
             **post_fields,
         )
 
-    def sub_mapping(
-        self, data: dict[str, tuple[int, yaml.Node]], key: str, known: tuple[str, ...], prefix: str
-    ) -> dict[str, tuple[int, yaml.Node]] | None:
-        if key not in data:
-            return None
-        line, node = data[key]
-        if not isinstance(node, yaml.MappingNode):
-            self.error(
-                line,
-                f"'{prefix[:-1]}' must be a mapping of keys",
-                f"indent its keys under it: {', '.join(known)}",
-            )
-            return None
-        return self.mapping(node, known, prefix)
+
+class _GroupReader:
+    """The nested front matter groups: ``event``, ``speakers`` and ``newsletter``."""
+
+    def __init__(self, reader: _FieldReader) -> None:
+        self.r = reader
 
     def event(self, data: dict[str, tuple[int, yaml.Node]]) -> Event | None:
-        ev = self.sub_mapping(data, "event", EVENT_KEYS, "event.")
+        ev = self.r.sub_mapping(data, "event", EVENT_KEYS, "event.")
         if ev is None:
             return None
-        name = self.field(ev, "name", "event.name", _text)
+        name = self.r.field(ev, "name", "event.name", _text)
         if not name:
-            self.error(self.line_of["event"], "the event has no 'name'", "add name: under event:")
-        start = self.field(ev, "start", "event.start", lambda v: parse_datetime(v, self.tz))
-        end = self.field(ev, "end", "event.end", lambda v: parse_datetime(v, self.tz))
+            self.r.error(
+                self.r.line_of["event"], "the event has no 'name'", "add name: under event:"
+            )
+        start = self.r.field(ev, "start", "event.start", lambda v: parse_datetime(v, self.r.tz))
+        end = self.r.field(ev, "end", "event.end", lambda v: parse_datetime(v, self.r.tz))
         if start and end and end < start:
-            self.error(
-                self.line_of.get("event.end"),
+            self.r.error(
+                self.r.line_of.get("event.end"),
                 "'event.end' is before 'event.start'",
                 "swap them or fix the date",
             )
@@ -659,9 +678,9 @@ class _PostReader:
             name=name or "",
             start=start,
             end=end,
-            location=self.field(ev, "location", "event.location", _text, ""),
-            organisers=self.field(ev, "organisers", "event.organisers", _str_list, ()),
-            url=self.field(ev, "url", "event.url", _url, ""),
+            location=self.r.field(ev, "location", "event.location", _text, ""),
+            organisers=self.r.field(ev, "organisers", "event.organisers", _str_list, ()),
+            url=self.r.field(ev, "url", "event.url", _url, ""),
         )
 
     def speakers(self, data: dict[str, tuple[int, yaml.Node]]) -> tuple[Speaker, ...]:
@@ -669,47 +688,49 @@ class _PostReader:
             return ()
         line, node = data["speakers"]
         if not isinstance(node, yaml.SequenceNode):
-            self.error(line, "'speakers' must be a list", "write one '- name: …' entry per speaker")
+            self.r.error(
+                line, "'speakers' must be a list", "write one '- name: …' entry per speaker"
+            )
             return ()
         out = []
         for i, item in enumerate(node.value):
             item_line = item.start_mark.line + 2
             prefix = f"speakers[{i}]."
             if not isinstance(item, yaml.MappingNode):
-                self.error(
+                self.r.error(
                     item_line,
                     f"speaker {i + 1} must be a mapping with at least 'name'",
                     "write - name: Ann Berg",
                 )
                 continue
-            sp = self.mapping(item, SPEAKER_KEYS, prefix)
-            name = self.field(sp, "name", f"{prefix}name", _text)
+            sp = self.r.mapping(item, SPEAKER_KEYS, prefix)
+            name = self.r.field(sp, "name", f"{prefix}name", _text)
             if not name:
-                self.error(item_line, f"speaker {i + 1} has no 'name'", "add name:")
+                self.r.error(item_line, f"speaker {i + 1} has no 'name'", "add name:")
                 continue
-            photo_ref = self.field(sp, "photo", f"{prefix}photo", _text)
-            photo_alt = self.field(sp, "photo_alt", f"{prefix}photo_alt", _text)
-            photo = self.image(
+            photo_ref = self.r.field(sp, "photo", f"{prefix}photo", _text)
+            photo_alt = self.r.field(sp, "photo_alt", f"{prefix}photo_alt", _text)
+            photo = self.r.image(
                 photo_ref,
                 photo_alt,
                 f"{prefix}photo",
                 "photo_alt",
-                self.line_of.get(f"{prefix}photo", item_line),
+                self.r.line_of.get(f"{prefix}photo", item_line),
             )
             out.append(
                 Speaker(
                     name=name,
-                    talk=self.field(sp, "talk", f"{prefix}talk", _text, ""),
-                    affiliation=self.field(sp, "affiliation", f"{prefix}affiliation", _text, ""),
-                    role=self.field(sp, "role", f"{prefix}role", _text, ""),
-                    url=self.field(sp, "url", f"{prefix}url", _url, ""),
+                    talk=self.r.field(sp, "talk", f"{prefix}talk", _text, ""),
+                    affiliation=self.r.field(sp, "affiliation", f"{prefix}affiliation", _text, ""),
+                    role=self.r.field(sp, "role", f"{prefix}role", _text, ""),
+                    url=self.r.field(sp, "url", f"{prefix}url", _url, ""),
                     photo=photo,
                 )
             )
         return tuple(out)
 
     def newsletter(self, data: dict[str, tuple[int, yaml.Node]], title: str) -> Newsletter | None:
-        nl = self.sub_mapping(data, "newsletter", NEWSLETTER_KEYS, "newsletter.")
+        nl = self.r.sub_mapping(data, "newsletter", NEWSLETTER_KEYS, "newsletter.")
         if nl is None:
             return None
 
@@ -725,24 +746,28 @@ class _PostReader:
                 )
             return text
 
-        subject = self.field(nl, "subject", "newsletter.subject", header)
-        if not subject and "newsletter.subject" not in self.failed and header_problem(title or ""):
-            self.error(
-                self.line_of.get("newsletter"),
+        subject = self.r.field(nl, "subject", "newsletter.subject", header)
+        if (
+            not subject
+            and "newsletter.subject" not in self.r.failed
+            and header_problem(title or "")
+        ):
+            self.r.error(
+                self.r.line_of.get("newsletter"),
                 f"the newsletter subject defaults to the title, which "
                 f"{header_problem(title)}, and an email header cannot hold that",
                 "set newsletter.subject: to the subject on one line",
             )
         return Newsletter(
             subject=subject or title,
-            preheader=self.field(nl, "preheader", "newsletter.preheader", header),
-            send_at=self.field(
+            preheader=self.r.field(nl, "preheader", "newsletter.preheader", header),
+            send_at=self.r.field(
                 nl,
                 "send_at",
                 "newsletter.send_at",
-                lambda v: parse_datetime(v, self.tz, require_tz=True),
+                lambda v: parse_datetime(v, self.r.tz, require_tz=True),
             ),
-            list=self.field(nl, "list", "newsletter.list", _text),
+            list=self.r.field(nl, "list", "newsletter.list", _text),
         )
 
 
