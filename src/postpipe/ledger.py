@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .errors import LedgerError
 
@@ -139,8 +139,8 @@ def _same(text: str) -> str:
     return text
 
 
-class Ledger:
-    """A connection to one site's ledger.
+class _LedgerDb:
+    """The connection: WAL set-up, migrations, transactions and the ``items`` row codec.
 
     ``redact`` hides secrets from every text it stores (``last_error``, the
     event log, a recipient's error): a provider's error may echo a credential.
@@ -169,7 +169,7 @@ class Ledger:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -258,7 +258,6 @@ class Ledger:
                 (slug, kind, target, *values.values()),
             )
 
-    # -- reads -------------------------------------------------------------------
     def _row(self, db: sqlite3.Connection, slug: str, kind: str, target: str) -> Item | None:
         return self._item(
             db.execute(
@@ -266,27 +265,9 @@ class Ledger:
             ).fetchone()
         )
 
-    def get(self, slug: str, kind: str, target: str) -> Item | None:
-        return self._row(self.db, slug, kind, target)
 
-    def items(self) -> list[Item]:
-        rows = self.db.execute("SELECT * FROM items ORDER BY slug, kind, target").fetchall()
-        return [i for i in map(self._item, rows) if i is not None]
-
-    def snapshot(self) -> Snapshot:
-        """Every row and every known upload, read in one transaction."""
-        with self.transaction() as db:
-            rows = db.execute("SELECT * FROM items").fetchall()
-            media = db.execute("SELECT target, digest, remote_url FROM assets").fetchall()
-        items = [i for i in map(self._item, rows) if i is not None]
-        return Snapshot(
-            items={(i.slug, i.kind, i.target): i for i in items},
-            media={(m[0], m[1]): m[2] for m in media if m[2]},
-        )
-
-    def events(self, slug: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT * FROM events" + (" WHERE slug=?" if slug else "") + " ORDER BY id"
-        return [dict(r) for r in self.db.execute(query, (slug,) if slug else ())]
+class _LedgerStates(_LedgerDb):
+    """The state transitions of CMS rows and newsletters (DESIGN §5), one transaction each."""
 
     # -- CMS transitions ------------------------------------------------------------
     def record_published(
@@ -384,7 +365,7 @@ class Ledger:
                 claimed_by=self.owner,
             )
             self._log(db, slug, LIST, target, "sending", now, key)
-        claimed = self.get(slug, LIST, target)
+        claimed = self._row(self.db, slug, LIST, target)
         assert claimed is not None
         return Claim("send", claimed)
 
@@ -450,6 +431,37 @@ class Ledger:
                 return
             self._upsert(db, slug, LIST, target, now, state=MISSED, idem_key=key, last_error=detail)
             self._log(db, slug, LIST, target, "missed", now, detail)
+
+
+class Ledger(_LedgerStates):
+    """A connection to one site's ledger.
+
+    The plumbing is :class:`_LedgerDb`, the transitions :class:`_LedgerStates`;
+    here: the reads, and the asset and recipient bookkeeping.
+    """
+
+    # -- reads -------------------------------------------------------------------
+    def get(self, slug: str, kind: str, target: str) -> Item | None:
+        return self._row(self.db, slug, kind, target)
+
+    def items(self) -> list[Item]:
+        rows = self.db.execute("SELECT * FROM items ORDER BY slug, kind, target").fetchall()
+        return [i for i in map(self._item, rows) if i is not None]
+
+    def snapshot(self) -> Snapshot:
+        """Every row and every known upload, read in one transaction."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT * FROM items").fetchall()
+            media = db.execute("SELECT target, digest, remote_url FROM assets").fetchall()
+        items = [i for i in map(self._item, rows) if i is not None]
+        return Snapshot(
+            items={(i.slug, i.kind, i.target): i for i in items},
+            media={(m[0], m[1]): m[2] for m in media if m[2]},
+        )
+
+    def events(self, slug: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT * FROM events" + (" WHERE slug=?" if slug else "") + " ORDER BY id"
+        return [dict(r) for r in self.db.execute(query, (slug,) if slug else ())]
 
     # -- assets and recipients (used by CMS and SMTP adapters) ---------------------------
     def asset(self, target: str, digest: str) -> tuple[str | None, str | None] | None:
