@@ -7,7 +7,7 @@ file references; ``pipeline`` decides what to render and writes it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -370,7 +370,7 @@ class Builder:
         return files
 
     def list_files(
-        self, views: list[Mapping[str, Any]], feed_views: list[Mapping[str, Any]]
+        self, views: Sequence[Mapping[str, Any]], feed_views: Sequence[Mapping[str, Any]]
     ) -> dict[str, FileContent]:
         """Index, tag and category pages, feed, sitemap, 404 and static files.
 
@@ -380,9 +380,9 @@ class Builder:
         listed = [v for v in views if not v["draft"]]
         for asset in self.static.values():
             files[asset.name] = asset.source
-        for path, html in blog.render_lists(self.env, views, self.site).items():
+        for path, html in blog.render_lists(self.env, list(views), self.site).items():
             files[path] = html.encode()
-        files["feed.xml"] = blog.atom_feed(feed_views, self.site)
+        files["feed.xml"] = blog.atom_feed(list(feed_views), self.site)
         entries: list[tuple[str, Any]] = [("", listed[0]["date"] if listed else None)]
         entries += [(f"{v['slug']}/", v["date"]) for v in listed]
         entries += [
@@ -403,10 +403,13 @@ class Builder:
 
 
 class PostLink(Protocol):
-    """What a link to another post needs to know about it."""
+    """What a link to another post needs to know about it (read-only: posts are frozen)."""
 
-    slug: str
-    draft: bool
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def draft(self) -> bool: ...
 
 
 def post_files(r: RenderedPost) -> dict[str, FileContent]:

@@ -8,6 +8,7 @@ configuration table (a test keeps them in sync).
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import math
 import os
@@ -493,7 +494,7 @@ class Settings:
         p = Path(value)
         return p if p.is_absolute() else self.root / p
 
-    def secrets(self) -> list[str]:
+    def secrets(self) -> builtins.list[str]:
         """Every secret value that is set, for redaction."""
         return [getattr(self, f.attr) for f in FIELDS if f.secret and getattr(self, f.attr)]
 

@@ -820,7 +820,7 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
                 "blog_href": snap.builder.site.href(f"{post.slug}/") if post and entry.ok else "",
             }
         )
-    drafts = sum(r["draft"] for r in rows)
+    drafts = sum(1 for r in rows if r["draft"])
     return _page(
         "index.html",
         **_base_context(preview, snap, "*"),

@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address, HeaderRegistry, UniqueUnstructuredHeader
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UniqueUnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, Policy
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 import jinja2
@@ -116,7 +116,7 @@ def _premailer_class() -> Any:
 
         memo: dict[tuple[Any, ...], Any] = {}
 
-        class MemoPremailer(Premailer):  # type: ignore[misc]
+        class MemoPremailer(Premailer):
             def _parse_style_rules(self, css_body: str, ruleset_index: int) -> Any:
                 key = (css_body, ruleset_index, self.strip_important)
                 if key not in memo:
@@ -588,7 +588,7 @@ def render_newsletter(
     protected, saved = _protect(html)
     doc = lxml.html.document_fromstring(protected)
     prepare_links(doc, links)
-    links = tuple(_restore(value, saved) for value in _hrefs(doc))
+    found = tuple(_restore(value, saved) for value in _hrefs(doc))
     html = lxml.html.tostring(doc, encoding="unicode", method="html", doctype="<!DOCTYPE html>")
     # inline while the merge tags are still protected (inline_css's work, minus a
     # second protect pass over the whole mail)
@@ -600,7 +600,7 @@ def render_newsletter(
         text=_tidy_text(text),
         view_url=view_url,
         unsubscribe_url=unsubscribe_url,
-        links=links,
+        links=found,
     )
 
 
@@ -742,8 +742,10 @@ def fold_text(name: str, value: str, policy: Policy) -> str:
     return policy.linesep.join(lines) + policy.linesep
 
 
-class _FoldedText(UniqueUnstructuredHeader):
+class _FoldedText(UniqueUnstructuredHeader, BaseHeader):
     """Subject and X-Preheader, folded by :func:`fold_text`."""
+
+    max_count: ClassVar[Literal[1]] = 1
 
     @classmethod
     def parse(cls, value: str, kwds: dict[str, Any]) -> None:
@@ -751,7 +753,7 @@ class _FoldedText(UniqueUnstructuredHeader):
         kwds["parse_tree"] = cls.value_parser(value)
         kwds["decoded"] = value
 
-    def fold(self, *, policy: Policy) -> str:  # type: ignore[override]
+    def fold(self, *, policy: Policy) -> str:
         return fold_text(self.name, str(self), policy)
 
 

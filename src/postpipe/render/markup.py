@@ -309,7 +309,7 @@ class _FirstParagraph(HTMLParser):
         self.done = False
         self.parts: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[type-arg]
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.done:
             return
         if tag in ("blockquote", "ul", "ol", "table", "div", "dl", "figure", "pre", "sup"):
