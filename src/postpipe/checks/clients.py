@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -141,11 +141,17 @@ def client_name(cid: str) -> str:
 
 def css_features(prop: str, value: str) -> list[str]:
     """The caniemail slugs a declaration uses."""
+    return list(_css_features(prop, value))
+
+
+@lru_cache(maxsize=4096)
+def _css_features(prop: str, value: str) -> tuple[str, ...]:
+    # the same declarations recur on every element of an inlined email
     feats = data()["features"]
     prop = prop.strip().lower()
     value = value.strip().lower()
     if not prop or prop.startswith(("-", "mso-")):
-        return []
+        return ()
     out: list[str] = []
     if prop == "display":
         v = value.replace("!important", "").strip()
@@ -176,7 +182,7 @@ def css_features(prop: str, value: str) -> list[str]:
     ):
         if fn in value:
             out.append(slug)
-    return [f for f in out if f in feats]
+    return tuple(f for f in out if f in feats)
 
 
 @dataclass
@@ -289,7 +295,12 @@ def uses(html: str) -> Iterator[Use]:
 def support_report(html: str) -> Report:
     feats = data()["features"]
     report = Report()
+    seen: set[tuple[str, bool, bool]] = set()
     for use in uses(html):
+        kind = (use.feature, use.in_media, use.fallback)
+        if kind in seen:
+            continue  # it would land where its first use did (the first use is kept)
+        seen.add(kind)
         support = feats[use.feature]["support"]
         for cid in CLIENTS:
             status = support.get(cid, ["u"])[0]

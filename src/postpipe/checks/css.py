@@ -98,12 +98,18 @@ def hex_of(c: RGB) -> str:
 
 def declarations(style: str) -> dict[str, str]:
     """``a:b;c:d`` as a dict (last one wins), names lower case."""
+    return dict(_parsed_declarations(style))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_declarations(style: str) -> tuple[tuple[str, str], ...]:
+    # an inlined email repeats the same few style attributes on hundreds of elements
     out: dict[str, str] = {}
     for part in style.split(";"):
         name, sep, value = part.partition(":")
         if sep and name.strip():
             out[name.strip().lower()] = value.strip()
-    return out
+    return tuple(out.items())
 
 
 def style_of(el: Any) -> dict[str, str]:
