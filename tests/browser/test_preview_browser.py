@@ -3,7 +3,10 @@ its email frames, live updates on save without a reload (and with the scroll
 position kept), the error page for broken front matter and its recovery.
 
 Every test starts its own ``postpipe preview --port 0`` process on a copy of the
-sample posts; ``preview.log()`` is in the failure messages.
+sample posts; ``preview.log()`` is in the failure messages. Every wait is on an
+event or a state of the page (the event stream open, a refresh counted, an element
+shown), never a sleep or a deadline of its own: the page's default timeout
+(``conftest.page``) only ends a test that hangs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ SUMMIT = "2026-10-22-safer-streets-summit-2026"
 PANEL = "2026-11-12-panel-policing-and-trust"
 PANEL_TITLE = "Panel: can community policing rebuild trust?"
 LIVE = "document.getElementById('pp-live').dataset.state === 'live'"
+#: resolves after the next two animation frames: whatever changed before it is painted
+NEXT_PAINT = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def open_post(page: Any, preview: Any, key: str, tab: str = "") -> None:
@@ -96,14 +101,12 @@ def test_saving_a_new_title_updates_the_open_page_without_a_reload(page: Any, pr
     page.wait_for_function(
         "t => document.querySelector('.pp-h1').textContent.trim() === t",
         arg=new_title,
-        timeout=2000,
     )
     page.wait_for_function(
         "t => { const f = document.querySelector('iframe[data-pp-frame=\"blog\"]:not(.pp-next)');"
         " return f && f.contentDocument && f.contentDocument.querySelector('h1') &&"
         " f.contentDocument.querySelector('h1').textContent.includes(t); }",
         arg=new_title,
-        timeout=2000,
     )
     assert page.evaluate("window.__marker") == "still the same page"
     assert navigations == [], navigations
@@ -120,7 +123,7 @@ def test_the_scroll_positions_survive_an_update(page: Any, preview: Any) -> None
     page.evaluate("window.scrollTo({top: 120, behavior: 'instant'})")
     before = page.evaluate("window.__ppRefreshes || 0")
     preview.edit(SUMMIT, "More than 430 people", "More than 431 people")
-    page.wait_for_function(f"(window.__ppRefreshes || 0) > {before}", timeout=2000)
+    page.wait_for_function(f"(window.__ppRefreshes || 0) > {before}")
     frames_settled(page)
     blog = page.evaluate(
         "(() => { const f = document.querySelector('iframe[data-pp-frame=\"blog\"]');"
@@ -141,7 +144,7 @@ def test_broken_front_matter_shows_the_error_and_the_fix_brings_the_page_back(
     good = preview.post(PANEL).read_text(encoding="utf-8")
     preview.edit(PANEL, "date: 2026-11-12 18:00\n", "date: 2026-11-12 18:00\ntittle: oops\n")
     problem = page.locator(".pp-problem")
-    problem.wait_for(timeout=2000)
+    problem.wait_for()
     text = problem.inner_text()
     assert f"posts/{PANEL}.md:4" in text, preview.log()
     assert "unknown front matter key 'tittle'" in text
@@ -149,7 +152,7 @@ def test_broken_front_matter_shows_the_error_and_the_fix_brings_the_page_back(
     assert page.locator(".pp-line.is-here").inner_text().endswith("tittle: oops")
 
     preview.post(PANEL).write_text(good, encoding="utf-8")
-    page.locator('iframe[data-pp-frame="email-600"]').wait_for(timeout=2000)
+    page.locator('iframe[data-pp-frame="email-600"]').wait_for()
     assert page.locator(".pp-problem").count() == 0
     assert page.locator('[data-pp-panel="email"]').is_visible()  # still on the Email tab
     assert page.evaluate("window.__marker") == 1
@@ -160,9 +163,7 @@ def test_a_blog_page_opened_on_its_own_reloads_itself(page: Any, preview: Any) -
     page.goto(f"{preview.url}safer-streets-summit-2026/")
     page.wait_for_function("window.__ppLive === true")  # its event stream is open
     preview.edit(SUMMIT, 'title: "Safer Streets Summit 2026:', 'title: "Safer Streets (new):')
-    page.wait_for_function(
-        "document.querySelector('h1').textContent.includes('(new)')", timeout=2000
-    )
+    page.wait_for_function("document.querySelector('h1').textContent.includes('(new)')")
 
 
 def test_screenshot_of_the_post_page(page: Any, preview: Any, artifacts) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +172,7 @@ def test_screenshot_of_the_post_page(page: Any, preview: Any, artifacts) -> None
     open_post(page, preview, SUMMIT, "email")
     frames_settled(page)
     page.evaluate("document.fonts.ready")
-    page.wait_for_timeout(300)
+    page.evaluate(NEXT_PAINT)  # the fonts' layout is on screen: an event, not a sleep
     shot = artifacts / "preview-post.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -104,16 +103,27 @@ def test_a_busy_port_is_a_clear_error(root: Path) -> None:
     assert out == ""
 
 
-def test_open_hands_the_url_to_the_web_browser(root: Path, tmp_path: Path) -> None:
-    opened = tmp_path / "opened.txt"
-    script = "import sys; open(sys.argv[2], 'w').write(sys.argv[1])"
-    browser = f'{sys.executable} -c "{script}" %s {opened}'  # webbrowser honours $BROWSER
-    proc = start(root, "--port", "0", "--open", BROWSER=browser)
-    try:
-        url = re.search(r"http://\S+/", first_line(proc)).group(0)  # type: ignore[union-attr]
-        deadline = time.monotonic() + 10
-        while not (opened.exists() and opened.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert opened.read_text() == url
-    finally:
-        stop(proc)
+def test_open_hands_the_url_to_the_web_browser(root: Path) -> None:
+    # the "browser" connects back and sends the URL it was given: the test waits on
+    # that connection (an event), not on a file appearing
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(60)  # only ends a test that hangs
+        port = listener.getsockname()[1]
+        script = (
+            "import socket, sys; "
+            "socket.create_connection(('127.0.0.1', int(sys.argv[2])))"
+            ".sendall(sys.argv[1].encode())"
+        )
+        browser = f'{sys.executable} -c "{script}" %s {port}'  # webbrowser honours $BROWSER
+        proc = start(root, "--port", "0", "--open", BROWSER=browser)
+        try:
+            url = re.search(r"http://\S+/", first_line(proc)).group(0)  # type: ignore[union-attr]
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(60)
+                received = b"".join(iter(lambda: conn.recv(4096), b""))
+            assert received.decode() == url
+        finally:
+            stop(proc)
