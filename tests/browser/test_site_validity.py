@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,11 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+FAKES = REPO / "tests" / "fakes"
+if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
+    sys.path.insert(0, str(FAKES))
+from clikit import cli_env, run_postpipe  # noqa: E402
+
 NOW = "2026-11-25T12:00:00+00:00"
 ENV = {
     "POSTPIPE_SITE_URL": "https://news.example.org",
@@ -117,22 +123,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "posts", root / "posts")
     for name, text in FIXTURES.items():
         (root / "posts" / name).write_text(text, encoding="utf-8")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(root),
-        "PYTHONUTF8": "1",
-        "POSTPIPE_NOW": NOW,
-        **ENV,
-    }
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "postpipe", "build", "--drafts", "--root", str(root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_postpipe("build", "--drafts", root=root, env=cli_env(root, NOW, **ENV))
     assert result.returncode == 0, result.stdout + result.stderr
     return root / "build" / "site"
 

@@ -3,13 +3,19 @@ symbol tags, through ``postpipe`` processes (issue 10: items 6, 7, 9, 10)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
+    sys.path.insert(0, str(FAKES))
+
+from clikit import cli_env, run_postpipe  # noqa: E402
+from clikit import output as out  # noqa: E402
 
 pytestmark = pytest.mark.cli
 
@@ -24,26 +30,7 @@ LONG_TITLE = " ".join(f"Neighbourhood{i}" for i in range(25))  # 364 characters
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(root),
-        "PYTHONUTF8": "1",
-        "PYTHONIOENCODING": "utf-8",
-        "POSTPIPE_NOW": NOW,
-        **ENV,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "postpipe", *args, "--root", str(root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-    )
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return result.stdout + result.stderr
+    return run_postpipe(*args, root=root, env=cli_env(root, NOW, **ENV))
 
 
 def post(front: str) -> str:

@@ -5,7 +5,6 @@ checks and the text part's line lengths."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import icalendar
 import lxml.html
 import pytest
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
+    sys.path.insert(0, str(FAKES))
+
+from clikit import cli_env, run_postpipe  # noqa: E402
+from clikit import output as out  # noqa: E402
 
 pytestmark = pytest.mark.cli
 
@@ -85,26 +91,7 @@ A first paragraph.
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(root),
-        "PYTHONUTF8": "1",
-        "PYTHONIOENCODING": "utf-8",
-        "POSTPIPE_NOW": NOW,
-        **ENV,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "postpipe", *args, "--root", str(root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-    )
-
-
-def out(result: subprocess.CompletedProcess[str]) -> str:
-    return result.stdout + result.stderr
+    return run_postpipe(*args, root=root, env=cli_env(root, NOW, **ENV))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ every file they wrote for the marker.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
+    sys.path.insert(0, str(FAKES))
+
+from clikit import cli_env, run_postpipe  # noqa: E402
 
 pytestmark = pytest.mark.cli
 
@@ -40,23 +45,13 @@ OUTPUTS = ("build", "public", "outbox")
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(root),
-        "PYTHONUTF8": "1",
-        "POSTPIPE_NOW": "2026-05-04T10:00:00+00:00",
-        "POSTPIPE_SITE_URL": "https://news.example.org",
-        "POSTPIPE_SITE_TITLE": "Test Network",
-        "POSTPIPE_FROM_EMAIL": "news@example.org",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "postpipe", *args, "--root", str(root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
+    env = cli_env(
+        root,
+        POSTPIPE_SITE_URL="https://news.example.org",
+        POSTPIPE_SITE_TITLE="Test Network",
+        POSTPIPE_FROM_EMAIL="news@example.org",
     )
+    return run_postpipe(*args, root=root, env=env)
 
 
 def leaked(root: Path) -> list[str]:

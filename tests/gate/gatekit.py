@@ -16,6 +16,12 @@ from postpipe.checks import Finding, check_post
 from postpipe.config import FIELDS, load_settings
 from postpipe.content import load_posts
 
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
+    sys.path.insert(0, str(FAKES))
+
+from clikit import CLI_NOW, run_postpipe  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 ENV = {
     "POSTPIPE_SITE_URL": "https://news.example.org",
@@ -66,6 +72,5 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith("POSTPIPE_") and k not in names}
     environ.update({"PYTHONUTF8": "1", "PYTHONIOENCODING": "utf-8",
-                    "POSTPIPE_NOW": "2026-05-04T10:00:00+00:00", **env})
-    return subprocess.run([sys.executable, "-m", "postpipe", *args], env=environ,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+                    "POSTPIPE_NOW": CLI_NOW, **env})
+    return run_postpipe(*args, env=environ)
