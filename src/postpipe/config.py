@@ -74,6 +74,18 @@ def _dkim_selector(value: str) -> str:
     return value
 
 
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError("a port number (1 to 65535)")
+    return int(value)
+
+
+def _imap_folder(value: str) -> str:
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise ValueError("a folder name such as INBOX or INBOX/Bounces, with no control characters")
+    return value
+
+
 def _lang(value: str) -> str:
     if not re.fullmatch(r"[a-z]{2}(-[A-Za-z]{2})?", value):
         raise ValueError("a language code such as 'en' or 'sv'")
@@ -451,6 +463,7 @@ FIELDS: tuple[Field, ...] = (
         "imap_port",
         None,
         "IMAP port (default 993 for ssl, 143 for starttls and none).",
+        _port,
         group="smtp",
     ),
     Field("IMAP_USER", "imap_user", None, "IMAP user name.", group="smtp"),
@@ -460,6 +473,7 @@ FIELDS: tuple[Field, ...] = (
         "imap_folder",
         "INBOX",
         "IMAP folder where unsubscribe requests and bounces arrive.",
+        _imap_folder,
         group="smtp",
     ),
     Field(
@@ -524,7 +538,7 @@ class Settings:
     smtp_dkim_selector: str | None = None
     smtp_dkim_key_file: str | None = None
     imap_host: str | None = None
-    imap_port: str | None = None
+    imap_port: int | None = None
     imap_user: str | None = None
     imap_password: str | None = field(default=None, repr=False)
     imap_folder: str = "INBOX"

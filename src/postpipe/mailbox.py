@@ -238,16 +238,14 @@ def _sender(msg: Message) -> str | None:
 
 
 def _asks_to_unsubscribe(msg: Message) -> bool:
+    """The ``mailto:`` link's subject (as sent, or replied to), or a reply (``Re:`` or
+    ``In-Reply-To``) whose own text asks for it."""
     subject = " ".join(str(msg.get("Subject", "")).split())
     bare = _REPLY_PREFIX.sub("", subject).strip().lower()
     if bare in ("unsubscribe", "avsluta") or bare.startswith(("unsubscribe ", "avsluta ")):
-        return True  # the mailto: link's subject, as sent or as a reply
-    if _WORDS.search(subject) and subject != bare:
-        return True  # "Re: please unsubscribe me"
-    if subject == bare and not _WORDS.search(subject):
-        # not a reply and no such subject: only a short message of its own counts
-        return bool(_WORDS.search(_own_text(msg))) and len(_own_text(msg)) < 500
-    return bool(_WORDS.search(_own_text(msg)))
+        return True
+    is_reply = subject.lower() != bare or msg.get("In-Reply-To") is not None
+    return is_reply and bool(_WORDS.search(bare + "\n" + _own_text(msg)))
 
 
 def _own_text(msg: Message) -> str:
@@ -295,13 +293,7 @@ class Mailbox:
         self.redact = redact or Redactor.for_settings(settings)
         self.host = settings.imap_host or ""
         self.security = settings.imap_security
-        try:
-            self.port = int(settings.imap_port or DEFAULT_PORTS[self.security])
-        except ValueError:
-            raise ConfigError(
-                f"IMAP_PORT={settings.imap_port!r} is not valid: expected a port number",
-                hint="usually 993 (ssl) or 143 (starttls)",
-            ) from None
+        self.port = settings.imap_port or DEFAULT_PORTS[self.security]
         if self.security == "none" and not _is_loopback(self.host):
             raise ConfigError(
                 f"IMAP_SECURITY=none would send the IMAP password to {self.host} unencrypted",
@@ -390,7 +382,10 @@ class Mailbox:
                 raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
                 if status != "OK" or raw is None:
                     continue
-                found = classify(message_from_bytes(raw, policy=policy.default))
+                try:
+                    found = classify(message_from_bytes(raw, policy=policy.default))
+                except Exception:  # noqa: BLE001 - a malformed message is one for a person
+                    found = _UNKNOWN
                 if found.kind == "unknown":
                     outcome.left += 1
                     continue

@@ -18,6 +18,7 @@ from postpipe.config import load_settings
 from postpipe.errors import AuthError, ConfigError, ContentError, ProviderError
 from postpipe.keys import IdempotencyKey
 from postpipe.ledger import Ledger, LedgerRecipients
+from postpipe.suppression import ListSuppressions
 from postpipe.targets.base import OutgoingEmail, get_list
 
 KEY = IdempotencyKey.for_newsletter("alpha", "test:")
@@ -82,6 +83,7 @@ class Setup:
         return get_list(
             settings,
             recipients=LedgerRecipients(self.ledger, "smtp"),
+            suppressions=ListSuppressions(self.ledger.suppressions, settings),
             clock=lambda: NOW,
             sleep=sleep,
         )
