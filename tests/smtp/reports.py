@@ -11,9 +11,9 @@ package in the formats real mail servers and people send:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage, Message, MIMEPart
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 
 WHEN = datetime(2026, 6, 15, 12, 30, tzinfo=UTC)
 

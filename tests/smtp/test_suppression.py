@@ -220,7 +220,9 @@ def test_every_message_is_signed_and_verifies(setup, dkim_key) -> None:  # type:
     assert len(s.server.handler.received) == 4
     for received in s.server.handler.received:
         data = received.data
-        assert data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org;")
+        assert data.startswith(
+            b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org;"
+        )
         signature = data.split(b"\r\n\r\n", 1)[0].decode()
         signed = signature.lower().split("h=", 1)[1].split(";", 1)[0]
         assert {h.strip() for h in signed.split(":")} >= {
@@ -247,7 +249,9 @@ def test_a_bad_key_file_is_a_clear_error_that_never_shows_the_key(setup, tmp_pat
     with pytest.raises(ConfigError, match="SMTP_DKIM_KEY_FILE: no such file") as missing:
         s.adapter(SMTP_DKIM_SELECTOR="pp2026", SMTP_DKIM_KEY_FILE=str(tmp_path / "nope.pem"))
     assert "openssl genrsa" in (missing.value.hint or "")
-    secretish = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"
+    secretish = (
+        "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"
+    )
     bad = tmp_path / "bad.pem"
     bad.write_text(secretish, encoding="utf-8")
     with pytest.raises(ConfigError, match="is not a PEM RSA private key") as invalid:
