@@ -13,6 +13,7 @@ from datetime import datetime
 from .config import Settings
 from .errors import ConfigError, PostpipeError
 from .headers import parse_address
+from .locking import run_lock
 from .mailbox import configured, read_mailbox
 from .publish import open_ledger
 from .suppression import BY_HAND, Suppressed, list_key
@@ -83,8 +84,9 @@ def unsubscribe(
     ledger = open_ledger(settings, read_only=False)
     try:
         store = ledger.suppressions
-        if fetch:
-            say(read_mailbox(settings, store, now).summary())
+        if fetch:  # under the run lock: never while send --due reads the same mailbox
+            with run_lock(settings.state_dir / "run.lock", wait=60.0):
+                say(read_mailbox(settings, store, now).summary())
         if remove:
             on = [a for a in valid if (row := store.get(lst, a)) is not None and row.reason]
             for a in valid:
