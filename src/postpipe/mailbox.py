@@ -78,19 +78,20 @@ class Outcome:
         return len(self.unsubscribed + self.bounced_hard + self.bounced_soft + self.complained)
 
     def summary(self) -> str:
-        """``mailbox: 2 handled (1 unsubscribed, 1 bounced), 1 left for a person``."""
+        """``mailbox: 2 messages handled: 1 unsubscribed (a@x), 1 bounced hard (b@y); 1
+        message not understood, left unread for a person``."""
         parts = []
         for label, items in (
             ("unsubscribed", self.unsubscribed),
-            ("bounced (hard)", self.bounced_hard),
-            ("bounced softly 3 times in a row", self.bounced_soft),
+            ("bounced hard", self.bounced_hard),
+            ("bounced softly on 3 newsletters in a row", self.bounced_soft),
             ("complained", self.complained),
         ):
             if items:
                 parts.append(f"{len(items)} {label} ({', '.join(items[:5])})")
         soft = len(self.soft_counted) - len(self.bounced_soft)
         if soft > 0:
-            parts.append(f"{soft} soft bounce{'s' if soft != 1 else ''} counted")
+            parts.append(f"{soft} soft bounce{'s' if soft != 1 else ''} read")
         text = f"mailbox: {self.handled} message{'s' if self.handled != 1 else ''} handled"
         if parts:
             text += f": {', '.join(parts)}"

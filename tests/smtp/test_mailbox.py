@@ -72,7 +72,7 @@ def test_requests_and_bounces_are_read_flagged_once_and_nothing_deleted(
         assert (outcome.handled, outcome.left) == (4, 2)
         assert outcome.summary() == (
             "mailbox: 4 messages handled: 2 unsubscribed (cy@example.org, eve@example.org), "
-            "1 bounced (hard) (ann@example.org), 1 soft bounce counted; "
+            "1 bounced hard (ann@example.org), 1 soft bounce read; "
             "2 messages not understood, left unread for a person"
         )
 
@@ -86,6 +86,32 @@ def test_requests_and_bounces_are_read_flagged_once_and_nothing_deleted(
         again = read_mailbox(settings, ledger.suppressions, NOW)
         assert (again.handled, again.left) == (0, 2)  # each message is read once
         assert ledger.suppressions.get("list.csv", "bo@example.org").soft_bounces == 1  # type: ignore[union-attr]
+
+
+def test_soft_bounces_of_three_newsletters_in_a_row_suppress(
+    dovecot: Dovecot, tmp_path: Path, trust: Path
+) -> None:
+    settings = settings_for(tmp_path, dovecot, "ssl")
+    slugs = ("alpha", "beta", "gamma")
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        for day, slug in enumerate(slugs, start=1):  # bo got all three
+            ledger.record_recipient(slug, "smtp", "bo@example.org", "sent", NOW.replace(day=day))
+        for slug in slugs[:2]:
+            key = IdempotencyKey.for_newsletter(slug, "smtp:").value
+            dovecot.append(dsn("bo@example.org", hard=False, key=key))
+            dovecot.append(dsn("bo@example.org", hard=False, key=key, action="delayed"))
+        first = read_mailbox(settings, ledger.suppressions, NOW)
+        assert first.handled == 4 and first.bounced_soft == []
+        assert ledger.suppressions.suppressed("list.csv") == set()
+        key = IdempotencyKey.for_newsletter("gamma", "smtp:").value
+        dovecot.append(dsn("bo@example.org", hard=False, key=key))
+        second = read_mailbox(settings, ledger.suppressions, NOW)
+        assert second.summary() == (
+            "mailbox: 1 message handled: 1 bounced softly on 3 newsletters in a row "
+            "(bo@example.org)"
+        )
+        [row] = ledger.suppressions.rows("list.csv")
+        assert (row.email, row.reason, row.soft_bounces) == ("bo@example.org", "bounced-soft", 3)
 
 
 def test_a_wrong_password_is_an_auth_error_without_the_password(
@@ -163,7 +189,7 @@ def test_nobody_who_unsubscribed_or_bounced_is_mailed_again(
     beta = server.handler.to()[len(MEMBERS) :]
     assert sorted(beta) == ["bo@example.org", "eve@example.org"]
     assert (
-        "mailbox: 2 messages handled: 1 unsubscribed (cy@example.org), 1 bounced (hard) "
+        "mailbox: 2 messages handled: 1 unsubscribed (cy@example.org), 1 bounced hard "
         "(ann@example.org); 1 message not understood, left unread for a person"
     ) in second.stdout
     assert "2 of 5 sent, 3 suppressed, skipped" in second.stdout, describe(second)
