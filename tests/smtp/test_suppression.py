@@ -150,6 +150,21 @@ def test_suppressed_addresses_are_skipped_and_counted(setup) -> None:  # type: i
     assert found is not None and found.status == "sent"  # not "partial" for ever
 
 
+def test_an_address_suppressed_while_a_send_runs_is_not_mailed(setup) -> None:  # type: ignore[no-untyped-def]
+    s = setup(ROWS)
+    lst = s.adapter()
+
+    def clock() -> datetime:  # read before each message: cy unsubscribes after the first
+        if s.server.handler.received:
+            s.ledger.suppressions.suppress("list.csv", "cy@example.org", UNSUBSCRIBED, NOW)
+        return NOW
+
+    lst.clock = clock
+    done = lst.send(lst.prepare(outgoing(), KEY, None), outgoing())
+    assert s.server.handler.to() == ["ann@example.org", "bo+news@example.org"]
+    assert done.remote_id == "2 of 3 sent, 1 suppressed, skipped"
+
+
 def test_a_deferred_address_suppressed_before_the_retry_is_not_retried(setup) -> None:  # type: ignore[no-untyped-def]
     s = setup(ROWS, defer={"cy@example.org"})
     lst = s.adapter()

@@ -17,14 +17,15 @@ memory, one row per recipient:
   a temporary one (4xx) is ``deferred`` and retried by the next run.
 * a resumed run sends only to recipients with no row (or ``deferred``).
 * an address on the list's suppression list (``SuppressionList``: unsubscribed,
-  bounced, taken off by hand) is never mailed; each send says how many it skipped.
+  bounced, taken off by hand) is never mailed, also when it is suppressed while a
+  send runs (checked before each message); each send says how many it skipped.
 
 With ``SMTP_DKIM_SELECTOR`` and ``SMTP_DKIM_KEY_FILE`` every message (test copies
 too) is DKIM-signed for the domain of ``POSTPIPE_FROM_EMAIL`` (``postpipe.signing``).
 
 ``find_campaign`` calls the newsletter sent when every recipient in the CSV has
-a final state (sent, failed, or unconfirmed) or is suppressed. Deleting the ledger deletes that
-memory: keep it (see the README).
+a final state (sent, failed, or unconfirmed) or is suppressed. Deleting the ledger
+deletes that memory: keep it (see the README).
 """
 
 from __future__ import annotations
@@ -299,8 +300,6 @@ class Smtp(MailingList):
         recipients = read_recipients(self.recipients_file)
         states = self._states(slug)
         started_before = any(s in (SENT, SENDING, FAILED) for s in states.values())
-        # read once per send: an address suppressed while this send runs is mailed by it
-        # at most, never by a later one
         states = _with_suppressed(recipients, states, self._suppressed())
         todo = [r for r in recipients if states.get(r.key) not in FINAL | {SUPPRESSED}]
         if todo:
@@ -374,6 +373,8 @@ class Smtp(MailingList):
                 if rcpt is None:  # this one address cannot go out: refused, the list goes on
                     reason = f"{NO_SMTPUTF8} ({r.email})"
                     self.log.record(slug, r.key, FAILED, now, reason)
+                    continue
+                if r.key in self._suppressed():  # suppressed while this send runs
                     continue
                 msg = email.message(
                     to=(r.name, r.email), date=now, key=campaign.key, personalise_for=r.email
