@@ -19,7 +19,7 @@ from postpipe.errors import AuthError, ConfigError
 from postpipe.keys import IdempotencyKey
 from postpipe.ledger import Ledger
 from postpipe.mailbox import HANDLED, Mailbox, read_mailbox
-from postpipe.suppression import BOUNCED_HARD, BY_HAND, UNSUBSCRIBED
+from postpipe.suppression import BOUNCED_HARD, UNSUBSCRIBED
 
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 if str(FAKES) not in sys.path:
@@ -124,7 +124,7 @@ def test_a_wrong_password_is_an_auth_error_without_the_password(
     assert "wrong-" not in caught.value.render()
 
 
-def test_an_untrusted_certificate_and_a_closed_port_are_clear_errors(
+def test_an_untrusted_certificate_is_a_clear_error(
     dovecot: Dovecot, tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, dovecot, "ssl")
@@ -277,4 +277,3 @@ def test_the_suppression_list_is_the_smtp_targets(tmp_path: Path) -> None:
     result = site.run("unsubscribe", "--list")
     assert result.returncode == 1
     assert "belongs to the smtp target, but POSTPIPE_LIST is outbox" in result.stderr
-    assert BY_HAND == "by-hand"
