@@ -332,6 +332,36 @@ def cmd_status(args: argparse.Namespace, env: Env) -> int:
     return 0
 
 
+def cmd_unsubscribe(args: argparse.Namespace, env: Env) -> int:
+    from .unsubscribe import unsubscribe
+
+    def confirm(text: str) -> bool:
+        if args.yes:
+            env.out(text)
+            return True
+        if not env.stdin.isatty():
+            env.out(text)
+            raise PostpipeError(
+                "refusing to take addresses off the suppression list without confirmation",
+                hint="run it in a terminal to answer, or pass --yes",
+            )
+        print(env.redact(text), file=env.stdout)
+        env.stdout.write("Remove? [y/N] ")
+        env.stdout.flush()
+        return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
+
+    return unsubscribe(
+        _settings(args, env),
+        args.addresses,
+        show=args.list,
+        remove=args.remove,
+        fetch=args.fetch,
+        confirm=confirm,
+        now=env.now(),
+        say=env.out,
+    )
+
+
 # ---------------------------------------------------------------------------
 # the parser
 
@@ -474,6 +504,34 @@ def build_parser() -> argparse.ArgumentParser:
         "examples:\n  postpipe status\n  postpipe status --json",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "unsubscribe",
+        cmd_unsubscribe,
+        "the smtp target's suppression list: addresses no send mails again (add by hand, "
+        "show, take back, or read unsubscribe requests and bounces from the mailbox)",
+        "examples:\n  postpipe unsubscribe member@example.org other@example.org\n"
+        "  postpipe unsubscribe --list\n"
+        "  postpipe unsubscribe --remove member@example.org   # asks first (--yes: does not)\n"
+        "  postpipe unsubscribe --fetch --list                # read the IMAP mailbox now\n"
+        "\nThe list belongs to SMTP_RECIPIENTS_FILE. send --due reads the mailbox "
+        "(IMAP_HOST) by itself\nbefore it sends; nothing in the mailbox is ever deleted.",
+    )
+    p.add_argument(
+        "addresses", nargs="*", metavar="ADDRESS", help="addresses to suppress (or to --remove)"
+    )
+    p.add_argument("--list", action="store_true", help="show the suppressed addresses")
+    p.add_argument(
+        "--remove",
+        action="store_true",
+        help="take the addresses off the list (asks first): the next send mails them again",
+    )
+    p.add_argument(
+        "--fetch",
+        action="store_true",
+        help="read unsubscribe requests and bounces from the mailbox (IMAP_*) now",
+    )
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     return parser
 
 

@@ -67,6 +67,26 @@ def _unsubscribe_url(value: str) -> str:
     return value
 
 
+def _dkim_selector(value: str) -> str:
+    """A DNS name (one or more labels): ``mail``, ``pp2026``, ``s1.news``."""
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    if not re.fullmatch(rf"{label}(?:\.{label})*", value):
+        raise ValueError("a DNS label such as 'mail' or 'pp2026' (letters, digits, -)")
+    return value
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError("a port number (1 to 65535)")
+    return int(value)
+
+
+def _imap_folder(value: str) -> str:
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise ValueError("a folder name such as INBOX or INBOX/Bounces, with no control characters")
+    return value
+
+
 def _lang(value: str) -> str:
     if not re.fullmatch(r"[a-z]{2}(-[A-Za-z]{2})?", value):
         raise ValueError("a language code such as 'en' or 'sv'")
@@ -415,6 +435,56 @@ FIELDS: tuple[Field, ...] = (
         _positive_float,
         group="smtp",
     ),
+    Field(
+        "SMTP_DKIM_SELECTOR",
+        "smtp_dkim_selector",
+        None,
+        "DKIM selector: smtp messages are signed for the domain of POSTPIPE_FROM_EMAIL "
+        "with the key published at <selector>._domainkey.<domain>.",
+        _dkim_selector,
+        group="smtp",
+    ),
+    Field(
+        "SMTP_DKIM_KEY_FILE",
+        "smtp_dkim_key_file",
+        None,
+        "PEM file with the DKIM private key (RSA) of SMTP_DKIM_SELECTOR.",
+        group="smtp",
+    ),
+    Field(
+        "IMAP_HOST",
+        "imap_host",
+        None,
+        "IMAP server of the mailbox that gets the smtp target's unsubscribe requests and "
+        "bounces (read by send --due and unsubscribe --fetch; nothing is deleted).",
+        group="smtp",
+    ),
+    Field(
+        "IMAP_PORT",
+        "imap_port",
+        None,
+        "IMAP port (default 993 for ssl, 143 for starttls and none).",
+        _port,
+        group="smtp",
+    ),
+    Field("IMAP_USER", "imap_user", None, "IMAP user name.", group="smtp"),
+    Field("IMAP_PASSWORD", "imap_password", None, "IMAP password.", secret=True, group="smtp"),
+    Field(
+        "IMAP_FOLDER",
+        "imap_folder",
+        "INBOX",
+        "IMAP folder where unsubscribe requests and bounces arrive.",
+        _imap_folder,
+        group="smtp",
+    ),
+    Field(
+        "IMAP_SECURITY",
+        "imap_security",
+        "ssl",
+        "ssl, starttls or none (none only for a server on 127.0.0.1/localhost).",
+        _choice("ssl", "starttls", "none"),
+        group="smtp",
+    ),
 )
 
 _BY_ENV = {f.env: f for f in FIELDS}
@@ -466,6 +536,14 @@ class Settings:
     smtp_security: str = "starttls"
     smtp_recipients_file: str | None = None
     smtp_rate: float = 5.0
+    smtp_dkim_selector: str | None = None
+    smtp_dkim_key_file: str | None = None
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_user: str | None = None
+    imap_password: str | None = field(default=None, repr=False)
+    imap_folder: str = "INBOX"
+    imap_security: str = "ssl"
     warnings: tuple[str, ...] = ()
 
     @property

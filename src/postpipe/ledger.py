@@ -4,7 +4,8 @@ SQLite in WAL mode at ``.postpipe/ledger.sqlite3``, migrated with
 ``PRAGMA user_version``. One row per (post, kind, target). Every transition
 is a named method running in one transaction; the send claim runs under
 ``BEGIN IMMEDIATE`` so two processes cannot both move a row to ``sending``.
-This is the only module with SQL.
+This and ``suppression.py`` (the suppression list's own table) are the only
+modules with SQL.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .errors import LedgerError
+
+if TYPE_CHECKING:
+    from .suppression import Suppressions
 
 CMS, LIST = "cms", "list"
 
@@ -81,6 +85,21 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL,
         event TEXT NOT NULL,
         detail TEXT
+    );
+    """,
+    # 2: the smtp target's suppression list (postpipe.suppression), per recipients CSV
+    """
+    CREATE TABLE suppressions (
+        list TEXT NOT NULL,
+        email TEXT NOT NULL,
+        address TEXT NOT NULL,
+        reason TEXT,
+        suppressed_at TEXT,
+        soft_bounces INTEGER NOT NULL DEFAULT 0,
+        last_soft_slug TEXT,
+        detail TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (list, email)
     );
     """,
 )
@@ -439,6 +458,13 @@ class Ledger(_LedgerStates):
     The plumbing is :class:`_LedgerDb`, the transitions :class:`_LedgerStates`;
     here: the reads, and the asset and recipient bookkeeping.
     """
+
+    @property
+    def suppressions(self) -> Suppressions:
+        """The smtp target's suppression list (its own table and class)."""
+        from .suppression import Suppressions
+
+        return Suppressions(self)
 
     # -- reads -------------------------------------------------------------------
     def get(self, slug: str, kind: str, target: str) -> Item | None:

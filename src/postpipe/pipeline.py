@@ -17,7 +17,7 @@ from pathlib import Path
 from .assets import digest, file_digest
 from .build import FileContent, RenderedPost
 from .cache import Prepared, build_files
-from .checks import ERROR, Finding, check_stylesheet, from_errors, spam
+from .checks import ERROR, Finding, check_stylesheet, from_errors, sending, spam
 from .config import Settings
 from .errors import ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
@@ -257,6 +257,7 @@ def check_site(
     except ErrorGroup as exc:  # no posts/ folder
         return from_errors(exc.errors), 0
     findings = from_errors(site.errors) + site.findings + check_stylesheet(settings)
+    findings += sending.sender_findings(settings)
     newsletters = (p.rendered for p in site.posts if p.email_facts() is not None)
     findings += spam.site_findings(settings, newsletters)
     if links:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import mailbox
 from .checks import ERROR, Finding, spam
 from .config import Settings
 from .content import Post
@@ -66,6 +67,7 @@ from .plan import (
 )
 from .redact import Redactor
 from .site import Site, SitePost, load_site
+from .suppression import ListSuppressions
 from .targets.base import (
     CMS,
     Campaign,
@@ -605,6 +607,7 @@ class Publisher:
         self.lst = get_list(
             settings,
             recipients=LedgerRecipients(self.ledger, list_name(settings)),
+            suppressions=ListSuppressions(self.ledger.suppressions, settings),
             clock=lambda: self.now,
         )
 
@@ -658,9 +661,11 @@ class Publisher:
             return actions
         return plan(self.site, snapshot, self.now, mode=mode, targets=targets, more_findings=errors)
 
-    def execute(self, mode: Mode) -> Report:
+    def execute(self, mode: Mode, before_send: Callable[[], None] | None = None) -> Report:
         actions = self.plan(mode)
         self.report.actions = actions
+        if before_send and not self.dry_run and any(isinstance(a, Send) for a in actions):
+            before_send()
         run = Run(
             self.site,
             self.ledger,
@@ -693,8 +698,30 @@ class Publisher:
         return self.execute(SendTest(slug, address))
 
     def send_due(self) -> Report:
-        """``postpipe send --due``: what cron runs every minute; silent when idle."""
-        return self.execute(SendDue())
+        """``postpipe send --due``: what cron runs every minute; silent when idle.
+        Before a send, the smtp target's mailbox is read (:meth:`read_mailbox`)."""
+        return self.execute(SendDue(), before_send=self.read_mailbox)
+
+    def read_mailbox(self) -> None:
+        """Unsubscribe requests and bounces into the suppression list (smtp with
+        ``IMAP_HOST``). A failure is reported, and never stops the send."""
+        if self.lst.name != "smtp" or not mailbox.configured(self.settings):
+            return
+        try:
+            outcome = mailbox.read_mailbox(self.settings, self.ledger.suppressions, self.now)
+        except PostpipeError as exc:
+            self.report.failures += 1
+            line = self.redact(f"error  mailbox: {exc.render()} (sending anyway)")
+            self.report.lines.append(line)
+            say = self._say_failure or self._say
+            if say:
+                say(line)
+            return
+        if outcome.handled or outcome.left:
+            line = self.redact(outcome.summary())
+            self.report.lines.append(line)
+            if self._say:
+                self._say(line)
 
 
 def open_ledger(

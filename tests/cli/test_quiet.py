@@ -59,7 +59,7 @@ def fails_loudly(site: Site, *args: str, expect: str, **env: str) -> str:
 
 
 def test_every_command_is_covered() -> None:
-    covered = {"new", "build", "check", "publish", "send", "status", "preview"}
+    covered = {"new", "build", "check", "publish", "send", "status", "preview", "unsubscribe"}
     assert commands() == covered  # a new command needs its quiet test here
 
 
@@ -156,6 +156,18 @@ def test_quiet_commands_still_print_their_errors(tmp_path: Path, args: tuple[str
     env = {"POSTPIPE_SITE_URL": "notaurl"} if args == ("status",) else {}
     out = fails_loudly(site, *args, expect=expect, **env)
     assert "Send now?" not in out
+
+
+def test_quiet_unsubscribe_does_its_work_and_still_prints_errors(tmp_path: Path) -> None:
+    site = make_site(tmp_path, "unsub", {"2026-06-08-alpha.md": WARNED})
+    (site.root / "list.csv").write_text("email\nann@example.org\n", encoding="utf-8")
+    site.env.update({"POSTPIPE_LIST": "smtp", "SMTP_HOST": "127.0.0.1",
+                     "SMTP_RECIPIENTS_FILE": "list.csv"})
+    silent(site, "unsubscribe", "ann@example.org")
+    silent(site, "unsubscribe", "--list")
+    assert "ann@example.org" in site.ok("unsubscribe", "--list")
+    fails_loudly(site, "unsubscribe", "ann@", expect="not an email address")
+    fails_loudly(site, "unsubscribe", "--remove", "ann@example.org", expect="refusing")
 
 
 def test_quiet_preview_still_prints_a_busy_port(tmp_path: Path) -> None:

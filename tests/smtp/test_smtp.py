@@ -18,6 +18,7 @@ from postpipe.config import load_settings
 from postpipe.errors import AuthError, ConfigError, ContentError, ProviderError
 from postpipe.keys import IdempotencyKey
 from postpipe.ledger import Ledger, LedgerRecipients
+from postpipe.suppression import ListSuppressions
 from postpipe.targets.base import OutgoingEmail, get_list
 
 KEY = IdempotencyKey.for_newsletter("alpha", "test:")
@@ -82,6 +83,7 @@ class Setup:
         return get_list(
             settings,
             recipients=LedgerRecipients(self.ledger, "smtp"),
+            suppressions=ListSuppressions(self.ledger.suppressions, settings),
             clock=lambda: NOW,
             sleep=sleep,
         )
@@ -305,3 +307,62 @@ def test_killed_run_resumes_and_mails_nobody_twice(tmp_path: Path, smtp_server) 
     again = site.run("send", "alpha", "--yes")
     assert again.returncode == 0 and "already sent" in again.stdout, describe(again)
     assert Counter(server.handler.to()) == Counter(e for e, _ in rows)
+
+
+def test_killed_run_resumes_without_mailing_anyone_suppressed(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """Killed mid-list; two members unsubscribe by hand (one already mailed, one not);
+    the resumed run and every later send mail nobody twice and nobody suppressed."""
+    server = smtp_server("starttls", hold=0.25)
+    rows = [(f"member{i}@example.org", f"Member {i}") for i in range(6)]
+    csv_path = recipients_csv(tmp_path, rows)
+    env = {
+        **base_env(tmp_path),
+        **server.env(csv_path),
+        "POSTPIPE_UNSUBSCRIBE_URL": UNSUB,
+        "POSTPIPE_SMTP_RATE": "100",
+    }
+    root = tmp_path / "site"
+    (root / "posts").mkdir(parents=True)
+    (root / "posts" / "alpha.md").write_text(
+        news_post("alpha", send_at=at(hours=-1)), encoding="utf-8"
+    )
+    site = Site(root=root, env=env)
+
+    proc = site.popen("send", "--due")
+    try:
+        for _ in range(3):  # the third message is inside DATA, waiting for its 250
+            wait_for(
+                lambda: server.handler.in_data.acquire(timeout=0.05),
+                20,
+                "a message to arrive",
+                proc,
+            )
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.communicate(timeout=5)
+    assert server.handler.to() == [e for e, _ in rows[:3]]
+
+    # member0 got it already; member4 has not yet: neither is mailed from now on
+    site.ok("unsubscribe", "member0@example.org", "MEMBER4@example.org")
+    server.handler.hold = 0
+    result = site.run("send", "alpha", "--yes")
+    assert result.returncode == 0, describe(result)
+    assert (
+        "4 of 6 sent, 1 unconfirmed, not resent (member2@example.org), 1 suppressed, skipped"
+    ) in result.stdout, describe(result)
+    counts = Counter(server.handler.to())
+    assert counts == Counter(e for e, _ in rows if e != "member4@example.org")  # once each
+    assert site.status()["alpha"]["newsletter"] == "sent"
+
+    # a later newsletter, sent by cron: the suppressed two are left out
+    (root / "posts" / "beta.md").write_text(
+        news_post("beta", send_at=at(minutes=-1)), encoding="utf-8"
+    )
+    later = site.run("send", "--due")
+    assert later.returncode == 0, describe(later)
+    beta = server.handler.to()[sum(counts.values()) :]
+    assert sorted(beta) == [f"member{i}@example.org" for i in (1, 2, 3, 5)]
+    assert "4 of 6 sent, 2 suppressed, skipped" in later.stdout
+    assert site.ok("send", "--due") == ""  # and never again

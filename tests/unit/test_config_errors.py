@@ -85,6 +85,13 @@ BAD: list[tuple[str, str, str]] = [
     ("POSTPIPE_SMTP_RATE", "fast", "positive number"),
     ("POSTPIPE_SMTP_RATE", "nan", "positive number"),
     ("POSTPIPE_SMTP_RATE", "1e-300", "positive number"),
+    ("SMTP_DKIM_SELECTOR", "my selector", "DNS label"),
+    ("SMTP_DKIM_SELECTOR", "-mail", "DNS label"),
+    ("SMTP_DKIM_KEY_FILE", "dkim.pem", "DKIM needs both"),
+    ("IMAP_PORT", "imaps", "port number"),
+    ("IMAP_PORT", "70000", "port number"),
+    ("IMAP_SECURITY", "tls", "ssl, starttls, none"),
+    ("IMAP_FOLDER", "INBOX\x01", "no control characters"),
 ]
 
 #: Variables any text is valid for (names, titles, ids, secrets, paths); their
@@ -94,6 +101,7 @@ FREE_TEXT = {
     "POSTPIPE_PUBLISH_DIR", "POSTPIPE_OUTBOX_DIR", "WORDPRESS_USER", "WORDPRESS_APP_PASSWORD",
     "MAILCHIMP_LIST_ID", "LISTMONK_USER", "LISTMONK_TOKEN", "BUTTONDOWN_API_KEY",
     "BREVO_API_KEY", "SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_RECIPIENTS_FILE",
+    "IMAP_HOST", "IMAP_USER", "IMAP_PASSWORD",
 }
 GROUP = {f.env: f.group for f in FIELDS}
 SECRET = {f.env for f in FIELDS if f.secret}

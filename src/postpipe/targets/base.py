@@ -3,9 +3,10 @@
 A target is a thin mapping from these protocols to one provider. It gets its
 configuration from ``Settings``, frozen self-contained inputs (``PostPush``,
 ``OutgoingEmail``) and, for HTTP providers, a ready ``Http`` session
-(``postpipe.http``). Its own bookkeeping goes through two narrow interfaces,
-``MediaStore`` (uploaded images) and ``RecipientLog`` (per-recipient SMTP
-sends); it never sees the ledger or the builder and never retries on its own.
+(``postpipe.http``). Its own bookkeeping goes through narrow interfaces,
+``MediaStore`` (uploaded images), ``RecipientLog`` (per-recipient SMTP
+sends) and ``SuppressionList`` (addresses SMTP never mails); it never sees
+the ledger or the builder and never retries on its own.
 ``find`` and ``find_campaign`` let a crash or a deleted ledger recover without
 creating a duplicate. Optional capabilities are declared here with their
 defaults; a target subclasses ``CMS`` or ``MailingList`` to inherit them.
@@ -168,6 +169,15 @@ class RecipientLog(Protocol):
         self, slug: str, address: str, state: str, now: datetime, error: str | None = None
     ) -> None:
         """Set one recipient's state (one transaction)."""
+        ...
+
+
+class SuppressionList(Protocol):
+    """The addresses a list that sends itself (SMTP) never mails: unsubscribed,
+    bounced or taken off by hand (``postpipe unsubscribe``)."""
+
+    def suppressed(self) -> set[str]:
+        """The keys (``MailAddress.key``) of every suppressed address of the list."""
         ...
 
 

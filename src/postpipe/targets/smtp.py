@@ -16,10 +16,16 @@ memory, one row per recipient:
 * a permanent refusal (5xx for that address) is ``failed``, reported, not retried;
   a temporary one (4xx) is ``deferred`` and retried by the next run.
 * a resumed run sends only to recipients with no row (or ``deferred``).
+* an address on the list's suppression list (``SuppressionList``: unsubscribed,
+  bounced, taken off by hand) is never mailed, also when it is suppressed while a
+  send runs (checked before each message); each send says how many it skipped.
+
+With ``SMTP_DKIM_SELECTOR`` and ``SMTP_DKIM_KEY_FILE`` every message (test copies
+too) is DKIM-signed for the domain of ``POSTPIPE_FROM_EMAIL`` (``postpipe.signing``).
 
 ``find_campaign`` calls the newsletter sent when every recipient in the CSV has
-a final state (sent, failed, or unconfirmed). Deleting the ledger deletes that
-memory: keep it (see the README).
+a final state (sent, failed, or unconfirmed) or is suppressed. Deleting the ledger
+deletes that memory: keep it (see the README).
 """
 
 from __future__ import annotations
@@ -40,11 +46,13 @@ from ..errors import AuthError, ConfigError, ProviderError
 from ..headers import MailAddress, header_problem, parse_address, require_address
 from ..keys import IdempotencyKey
 from ..redact import Redactor
+from ..signing import DkimSigner
 from .base import (
     Campaign,
     MailingList,
     OutgoingEmail,
     RecipientLog,
+    SuppressionList,
     require_sender,
     require_unsubscribe,
 )
@@ -57,6 +65,8 @@ SENDING, SENT, FAILED, DEFERRED = "sending", "sent", "failed", "deferred"
 #: why a recipient is refused before anything is sent (recorded in the ledger)
 NO_SMTPUTF8 = "non-ASCII local part and the server does not offer SMTPUTF8"
 FINAL = frozenset({SENT, FAILED, SENDING})  # SENDING here: left by a killed run, never resent
+#: a recipient without a final state whose address is on the suppression list
+SUPPRESSED = "suppressed"
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 _SHOWN = 5  # addresses named in a summary
 
@@ -221,6 +231,7 @@ class Smtp(MailingList):
         settings: Settings,
         *,
         recipients: RecipientLog | None = None,
+        suppressions: SuppressionList | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -230,6 +241,7 @@ class Smtp(MailingList):
         require_sender(settings, self.name)
         self.settings = settings
         self.log = recipients
+        self.suppressions = suppressions
         #: a server's refusal may echo the credentials: every text it sends goes through this
         self.redact = Redactor.for_settings(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -238,10 +250,14 @@ class Smtp(MailingList):
         self.server = SmtpServer(settings, self.redact, self.name)
         self.recipients_file = settings.path(settings.smtp_recipients_file or "")
         self.rate = settings.smtp_rate
+        #: the DKIM signer (key read once, here), or None without SMTP_DKIM_*
+        self.signer = DkimSigner.from_settings(settings)
 
     # -- the protocol ----------------------------------------------------------------
     def recipients_count(self) -> int:
-        return len(read_recipients(self.recipients_file))
+        """The recipients a send reaches: the CSV's, less the suppressed ones."""
+        suppressed = self._suppressed()
+        return sum(r.key not in suppressed for r in read_recipients(self.recipients_file))
 
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """From the ledger: sent once every recipient has a final state."""
@@ -249,7 +265,8 @@ class Smtp(MailingList):
         if not states:
             return None
         recipients = read_recipients(self.recipients_file)
-        pending = [r for r in recipients if states.get(r.key) not in FINAL]
+        states = _with_suppressed(recipients, states, self._suppressed())
+        pending = [r for r in recipients if states.get(r.key) not in FINAL | {SUPPRESSED}]
         counts = _counts(recipients, states)
         return Campaign(
             key=key.value, remote_id=None, status="partial" if pending else "sent", data=counts
@@ -282,11 +299,12 @@ class Smtp(MailingList):
         slug = email.slug
         recipients = read_recipients(self.recipients_file)
         states = self._states(slug)
-        todo = [r for r in recipients if states.get(r.key) not in FINAL]
         started_before = any(s in (SENT, SENDING, FAILED) for s in states.values())
+        states = _with_suppressed(recipients, states, self._suppressed())
+        todo = [r for r in recipients if states.get(r.key) not in FINAL | {SUPPRESSED}]
         if todo:
             self._send_all(campaign, email, todo, started_before)
-        states = self._states(slug)
+        states = _with_suppressed(recipients, self._states(slug), self._suppressed())
         counts = _counts(recipients, states)
         deferred = [r for r in recipients if states.get(r.key) == DEFERRED]
         summary = _summary(recipients, states)
@@ -314,7 +332,7 @@ class Smtp(MailingList):
                     hint="test with an address whose part before @ is ASCII",
                 )
             try:
-                _transmit(smtp, msg, sender, rcpt)
+                _transmit(smtp, msg, sender, rcpt, self.signer)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 raise self.server.error(
@@ -356,12 +374,14 @@ class Smtp(MailingList):
                     reason = f"{NO_SMTPUTF8} ({r.email})"
                     self.log.record(slug, r.key, FAILED, now, reason)
                     continue
+                if r.key in self._suppressed():  # suppressed while this send runs
+                    continue
                 msg = email.message(
                     to=(r.name, r.email), date=now, key=campaign.key, personalise_for=r.email
                 )
                 self.log.record(slug, r.key, SENDING, now)
                 try:
-                    _transmit(smtp, msg, sender, rcpt)
+                    _transmit(smtp, msg, sender, rcpt, self.signer)
                 except smtplib.SMTPRecipientsRefused as exc:  # RCPT refused: nothing sent
                     code, text = next(iter(exc.recipients.values()))
                     self._refused(slug, r, code, self.server.text(text), now)
@@ -424,6 +444,9 @@ class Smtp(MailingList):
     # -- helpers -----------------------------------------------------------------------
     def _states(self, slug: str) -> dict[str, str]:
         return self.log.states(slug) if self.log else {}
+
+    def _suppressed(self) -> set[str]:
+        return self.suppressions.suppressed() if self.suppressions else set()
 
 
 class SmtpServer:
@@ -526,8 +549,20 @@ class SmtpServer:
         return self.redact(_one_line(str(exc)) or type(exc).__name__)
 
 
+def _with_suppressed(
+    recipients: list[Recipient], states: dict[str, str], suppressed: set[str]
+) -> dict[str, str]:
+    """``states`` with :data:`SUPPRESSED` for each suppressed recipient not in a final
+    state (one that was sent to, refused or left unconfirmed keeps that state)."""
+    out = dict(states)
+    for r in recipients:
+        if r.key in suppressed and out.get(r.key) not in FINAL:
+            out[r.key] = SUPPRESSED
+    return out
+
+
 def _counts(recipients: list[Recipient], states: dict[str, str]) -> dict[str, int]:
-    counts = {SENT: 0, FAILED: 0, SENDING: 0, DEFERRED: 0, "pending": 0}
+    counts = {SENT: 0, FAILED: 0, SENDING: 0, DEFERRED: 0, SUPPRESSED: 0, "pending": 0}
     for r in recipients:
         state = states.get(r.key, "pending")
         counts[state] = counts.get(state, 0) + 1
@@ -548,6 +583,8 @@ def _summary(recipients: list[Recipient], states: dict[str, str]) -> str:
         )
     if by_state.get(DEFERRED):
         parts.append(f"{len(by_state[DEFERRED])} deferred ({_listing(by_state[DEFERRED])})")
+    if by_state.get(SUPPRESSED):
+        parts.append(f"{len(by_state[SUPPRESSED])} suppressed, skipped")
     return ", ".join(parts)
 
 
@@ -556,15 +593,23 @@ def _smtputf8(smtp: smtplib.SMTP) -> bool:
     return bool(smtp.has_extn("smtputf8"))
 
 
-def _transmit(smtp: smtplib.SMTP, msg: EmailMessage, sender: str, rcpt: str) -> None:
-    """Send ``msg`` as built: an RFC 6532 message (UTF-8 headers, ``msg.policy.utf8``)
-    with SMTPUTF8, any other as 7-bit ASCII. ``sender`` and ``rcpt`` are envelope
-    addresses from ``MailAddress.for_transport`` (non-ASCII only with SMTPUTF8)."""
+def _transmit(
+    smtp: smtplib.SMTP,
+    msg: EmailMessage,
+    sender: str,
+    rcpt: str,
+    signer: DkimSigner | None = None,
+) -> None:
+    """Send ``msg`` as built (DKIM-signed by ``signer``): an RFC 6532 message (UTF-8
+    headers, ``msg.policy.utf8``) with SMTPUTF8, any other as 7-bit ASCII. ``sender``
+    and ``rcpt`` are envelope addresses from ``MailAddress.for_transport`` (non-ASCII
+    only with SMTPUTF8)."""
     utf8 = (isinstance(msg.policy, EmailPolicy) and msg.policy.utf8) or not (
         sender + rcpt
     ).isascii()
     options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
-    smtp.sendmail(sender, [rcpt], msg.as_bytes(), mail_options=options)
+    data = msg.as_bytes()
+    smtp.sendmail(sender, [rcpt], signer.sign(data) if signer else data, mail_options=options)
 
 
 def _one_line(value: bytes | str) -> str:
