@@ -39,6 +39,7 @@ lint: $(VENV)/.installed-test
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m postpipe.config env > .env.example
+	$(BIN)/python -m postpipe.config readme README.md
 
 clean:
 	rm -rf build public outbox .postpipe

@@ -666,7 +666,19 @@ def config_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def readme_with_table(readme: str) -> str:
+    """*readme* with the text between the config-table markers replaced by :func:`config_table`."""
+    start, end = "<!-- config-table:start -->\n", "<!-- config-table:end -->"
+    head, _, rest = readme.partition(start)
+    _, _, tail = rest.partition(end)
+    return head + start + config_table() + end + tail
+
+
 if __name__ == "__main__":  # pragma: no cover - used by `make docs`
     import sys
 
-    print(env_example() if sys.argv[1:] == ["env"] else config_table(), end="")
+    if sys.argv[1:2] == ["readme"]:
+        readme = Path(sys.argv[2])
+        readme.write_text(readme_with_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(env_example() if sys.argv[1:] == ["env"] else config_table(), end="")

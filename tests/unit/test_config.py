@@ -247,3 +247,11 @@ def test_readme_documents_every_variable(repo_root):
     readme = path.read_text(encoding="utf-8")
     missing = [f.env for f in FIELDS if f.env not in readme]
     assert missing == [], f"README.md does not mention {missing}"
+
+
+def test_readme_configuration_table_is_generated_from_fields(repo_root):
+    from postpipe.config import readme_with_table
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    assert "<!-- config-table:start -->" in readme
+    assert readme_with_table(readme) == readme, "run `make docs` to regenerate the table"
