@@ -332,6 +332,21 @@ def cmd_status(args: argparse.Namespace, env: Env) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, env: Env) -> int:
+    from .report import render_json, render_text, report
+
+    settings = _settings(args, env)
+    results = report(settings, slugs=args.slugs, now=env.now(), refresh=args.refresh)
+    for note in results.notes:
+        env.warn(f"note: {note}")
+    if args.json:
+        env.out(render_json(results))
+        return 0
+    for line in render_text(results):
+        env.out(line)
+    return 0
+
+
 # ---------------------------------------------------------------------------
 # the parser
 
@@ -474,6 +489,22 @@ def build_parser() -> argparse.ArgumentParser:
         "examples:\n  postpipe status\n  postpipe status --json",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "report",
+        cmd_report,
+        "how each sent newsletter did: recipients, delivered, bounces, unique opens and "
+        "clicks, unsubscribes, and the clicks per link with the post section it sits in",
+        "examples:\n  postpipe report\n  postpipe report safer-streets-summit-2026 --refresh\n"
+        "  postpipe report --json > results.json",
+    )
+    p.add_argument("slugs", nargs="*", metavar="SLUG", help="only these newsletters (default: all)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the provider again even if the stored figures are under 15 minutes old",
+    )
     return parser
 
 

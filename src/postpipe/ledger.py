@@ -18,9 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import LedgerError
+
+if TYPE_CHECKING:
+    from .ledger_results import LedgerResults
 
 CMS, LIST = "cms", "list"
 
@@ -81,6 +84,39 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL,
         event TEXT NOT NULL,
         detail TEXT
+    );
+    """,
+    # 2: results of sent newsletters (postpipe report), keyed by the newsletter, not the
+    # provider's state: a change of provider keeps the history
+    """
+    CREATE TABLE results (
+        slug TEXT NOT NULL,
+        list TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        sent_at TEXT,
+        fetched_at TEXT NOT NULL,
+        recipients INTEGER,
+        delivered INTEGER,
+        bounces INTEGER,
+        opens_unique INTEGER,
+        open_rate REAL,
+        clicks_unique INTEGER,
+        click_rate REAL,
+        unsubscribes INTEGER,
+        PRIMARY KEY (slug, list, campaign_id)
+    );
+    CREATE TABLE result_links (
+        slug TEXT NOT NULL,
+        list TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        clicks INTEGER NOT NULL,
+        PRIMARY KEY (slug, list, campaign_id, url)
+    );
+    CREATE TABLE result_requests (
+        list TEXT NOT NULL,
+        at TEXT NOT NULL,
+        calls INTEGER NOT NULL
     );
     """,
 )
@@ -283,6 +319,13 @@ class Ledger:
             items={(i.slug, i.kind, i.target): i for i in items},
             media={(m[0], m[1]): m[2] for m in media if m[2]},
         )
+
+    @property
+    def results(self) -> LedgerResults:
+        """The results of sent newsletters (``postpipe report``)."""
+        from .ledger_results import LedgerResults
+
+        return LedgerResults(self)
 
     def events(self, slug: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT * FROM events" + (" WHERE slug=?" if slug else "") + " ORDER BY id"

@@ -42,6 +42,7 @@ from ..keys import IdempotencyKey
 from ..redact import Redactor
 from .base import (
     Campaign,
+    CampaignResults,
     MailingList,
     OutgoingEmail,
     RecipientLog,
@@ -240,8 +241,21 @@ class Smtp(MailingList):
         self.rate = settings.smtp_rate
 
     # -- the protocol ----------------------------------------------------------------
+    reports: ClassVar[bool] = True
+    report_calls: ClassVar[int] = 0  # its results are its own log: no request
+
     def recipients_count(self) -> int:
         return len(read_recipients(self.recipients_file))
+
+    def results(self, slug: str, campaign_id: str | None) -> CampaignResults:
+        """From the recipient log, no network: the server accepted (``delivered``) or
+        refused (``bounces``) each message; SMTP tells nothing of opens or clicks."""
+        states = list(self._states(slug).values())
+        return CampaignResults(
+            recipients=len(states),
+            delivered=states.count(SENT),
+            bounces=states.count(FAILED),
+        )
 
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """From the ledger: sent once every recipient has a final state."""
