@@ -236,11 +236,17 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
         from .locking import Busy
 
         try:
-            return _run(args, env, lambda p: p.send_due(), quiet_ok=True, wait=50.0)
+            code = _run(args, env, lambda p: p.send_due(), quiet_ok=True, wait=50.0)
         except Busy as exc:
             if exc.held_for is not None and exc.held_for < STUCK_AFTER:
                 return 0
             raise
+        from .report import refresh_recent
+
+        # the results of last week's newsletters, at most hourly; silent, never fails the send
+        if not args.dry_run:
+            refresh_recent(_settings(args, env), now=env.now())
+        return code
     if not args.slug:
         env.err("error: name the post to send (postpipe send SLUG), or use --due")
         return 2

@@ -268,18 +268,33 @@ def report(
         ledger.close()
 
 
-def refresh_recent(settings: Settings, ledger: Ledger, *, now: datetime) -> int:
+def refresh_recent(
+    settings: Settings,
+    *,
+    now: datetime,
+    make_list: Callable[[], MailingList] | None = None,
+) -> int:
     """For ``send --due``: refresh the results of newsletters sent in the last
-    :data:`RECENT`, each at most every :data:`REFRESH_EVERY`. Never raises: a report
-    must never fail a send."""
+    :data:`RECENT`, each at most every :data:`REFRESH_EVERY`; returns the requests
+    made. Silent, and never raises: a report must never fail a send."""
+    from .publish import open_ledger
+
+    if not (settings.state_dir / "ledger.sqlite3").exists():
+        return 0
     try:
-        reporter = Reporter(settings, ledger, now=now)
+        ledger = open_ledger(settings, read_only=True)
+    except Exception:  # noqa: BLE001 - silent by design: the send is what matters
+        return 0
+    try:
+        reporter = Reporter(settings, ledger, now=now, make_list=make_list)
         recent = [i for i in reporter.sent() if i.sent_at and not _older(i.sent_at, now, RECENT)]
         if not recent:
             return 0
         return reporter.refresh(recent, age=REFRESH_EVERY, force=False, notes=[])
     except Exception:  # noqa: BLE001 - silent by design: the send is what matters
         return 0
+    finally:
+        ledger.close()
 
 
 # -- output ---------------------------------------------------------------------------
