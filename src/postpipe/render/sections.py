@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .links import absolute, parse_fragment
+from .links import TRACK_SUFFIX, absolute, parse_fragment
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-#: what listmonk's link tracker needs after a URL (the shorthand of ``{{ TrackLink "…" }}``)
-TRACK_SUFFIX = "@TrackLink"
 
 
 def link_key(url: str) -> str:
