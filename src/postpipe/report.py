@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -125,7 +125,7 @@ class Reporter:
 
     def sent(self, slugs: Sequence[str] = ()) -> list[Item]:
         """The newsletters the ledger calls sent (of ``slugs`` only, if given), at any list."""
-        items = [i for i in self.ledger.items() if i.kind == LIST and i.state == SENT]
+        items = sent_items(self.ledger)
         if slugs:
             known = {i.slug for i in items}
             for slug in slugs:
@@ -204,19 +204,42 @@ class Reporter:
 
     def rows(self, items: Iterable[Item], site: Site | None) -> list[Row]:
         """What is stored for ``items``, with each link's section, oldest send first."""
-        posts = {p.slug: p for p in site.posts} if site is not None else {}
-        stored = {(r.slug, r.list, r.campaign_id): r for r in self.ledger.results.all()}
-        rows = []
-        for item in items:
-            cid = _campaign_id(item)
-            found = stored.get((item.slug, item.target, cid))
-            post = posts.get(item.slug)
-            sections = (
-                link_sections(post.body_html, post.url, self.settings.site_url) if post else {}
-            )
-            rows.append(_row(item, cid, found, post.view.title if post else item.slug, sections))
-        rows.sort(key=lambda r: (r.sent_at or "", r.slug))
-        return rows
+        posts = {
+            p.slug: PostText(p.view.title, p.body_html, p.url)
+            for p in (site.posts if site is not None else ())
+        }
+        return stored_rows(self.settings, self.ledger, items, posts)
+
+
+@dataclass(frozen=True)
+class PostText:
+    """What the sections of a post's links are read from."""
+
+    title: str
+    body_html: str
+    url: str
+
+
+def stored_rows(
+    settings: Settings, ledger: Ledger, items: Iterable[Item], posts: Mapping[str, PostText]
+) -> list[Row]:
+    """The stored results of ``items`` (no request), each link with the section of the
+    post it sits in (``posts`` by slug), oldest send first."""
+    stored = {(r.slug, r.list, r.campaign_id): r for r in ledger.results.all()}
+    rows = []
+    for item in items:
+        cid = _campaign_id(item)
+        post = posts.get(item.slug)
+        sections = link_sections(post.body_html, post.url, settings.site_url) if post else {}
+        found = stored.get((item.slug, item.target, cid))
+        rows.append(_row(item, cid, found, post.title if post else item.slug, sections))
+    rows.sort(key=lambda r: (r.sent_at or "", r.slug))
+    return rows
+
+
+def sent_items(ledger: Ledger) -> list[Item]:
+    """Every newsletter the ledger calls sent, at any list."""
+    return [i for i in ledger.items() if i.kind == LIST and i.state == SENT]
 
 
 def _row(
