@@ -241,11 +241,12 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
             if exc.held_for is not None and exc.held_for < STUCK_AFTER:
                 return 0
             raise
+        from .config import load_settings
         from .report import refresh_recent
 
         # the results of last week's newsletters, at most hourly; silent, never fails the send
         if not args.dry_run:
-            refresh_recent(_settings(args, env), now=env.now())
+            refresh_recent(load_settings(args.root), now=env.now())
         return code
     if not args.slug:
         env.err("error: name the post to send (postpipe send SLUG), or use --due")

@@ -310,7 +310,15 @@ def refresh_recent(
         return 0
     try:
         reporter = Reporter(settings, ledger, now=now, make_list=make_list)
-        recent = [i for i in reporter.sent() if i.sent_at and not _older(i.sent_at, now, RECENT)]
+        # sent within the week, and at least an hour ago (right after a send there is
+        # nothing to count yet)
+        recent = [
+            i
+            for i in reporter.sent()
+            if i.sent_at
+            and not _older(i.sent_at, now, RECENT)
+            and _older(i.sent_at, now, REFRESH_EVERY)
+        ]
         if not recent:
             return 0
         return reporter.refresh(recent, age=REFRESH_EVERY, force=False, notes=[])

@@ -7,10 +7,10 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import post_text, write_site
 from postpipe.ledger import MIGRATIONS, Ledger
 from postpipe.render.sections import link_key, link_sections
 from postpipe.targets.base import CampaignResults
@@ -106,7 +106,9 @@ def build(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
 LISTMONK_SHORTHAND = re.compile(r"(https?://[\w\-.~!#$&'()*+,/:;=?@\[\]%]*)@TrackLink")
 
 
-def test_listmonk_newsletter_links_are_written_for_its_tracker(tmp_path: Path) -> None:
+def test_listmonk_newsletter_links_are_written_for_its_tracker(
+    tmp_path: Path, write_site: Callable[..., Path], post_text: Callable[..., str]
+) -> None:
     front = 'title: "Alpha"\nslug: alpha\ndate: 2026-06-10\nnewsletter:\n  subject: "Alpha"\n'
     root = write_site(tmp_path / "site", {"alpha.md": post_text(front, BODY)})
     result = build(root, POSTPIPE_LIST="listmonk")
@@ -129,7 +131,9 @@ def test_listmonk_newsletter_links_are_written_for_its_tracker(tmp_path: Path) -
     assert "@TrackLink" not in html
 
 
-def test_other_lists_get_plain_links(tmp_path: Path) -> None:
+def test_other_lists_get_plain_links(
+    tmp_path: Path, write_site: Callable[..., Path], post_text: Callable[..., str]
+) -> None:
     front = 'title: "Alpha"\nslug: alpha\ndate: 2026-06-10\nnewsletter:\n  subject: "Alpha"\n'
     root = write_site(tmp_path / "site", {"alpha.md": post_text(front, BODY)})
     for name in ("outbox", "mailchimp", "brevo", "buttondown"):

@@ -141,11 +141,11 @@ class CampaignResults:
 
 def count(value: object) -> int | None:
     """A provider's figure as an int; ``None`` when it gives none (missing, null, not a number)."""
-    if value is None or isinstance(value, bool):
+    if not isinstance(value, int | float | str) or isinstance(value, bool):
         return None
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:  # "n/a", "1.5" as text
         return None
 
 
