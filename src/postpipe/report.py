@@ -356,6 +356,10 @@ def render_text(results: Results) -> list[str]:
     for r in results.rows:
         f = r.figures
         lines.append(f"{r.title} ({r.slug})")
+        if r.fetched_at is None:
+            lines.append(f"  sent {_when(r.sent_at)} via {r.list}: no figures stored")
+            lines.append("")
+            continue
         lines.append(
             f"  sent {_when(r.sent_at)} via {r.list} (campaign {r.campaign_id}), "
             f"figures fetched {_when(r.fetched_at)}"

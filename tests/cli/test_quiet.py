@@ -59,7 +59,7 @@ def fails_loudly(site: Site, *args: str, expect: str, **env: str) -> str:
 
 
 def test_every_command_is_covered() -> None:
-    covered = {"new", "build", "check", "publish", "send", "status", "preview"}
+    covered = {"new", "build", "check", "publish", "send", "status", "preview", "report"}
     assert commands() == covered  # a new command needs its quiet test here
 
 
@@ -91,6 +91,8 @@ def test_a_quiet_run_of_every_command_prints_nothing_and_does_its_work(tmp_path:
     silent(site, "send", "--due")
     silent(site, "status")
     silent(site, "status", "--json")
+    silent(site, "report")  # the outbox has nothing to report: a note, quiet with -q
+    silent(site, "report", "--json")
 
 
 def test_quiet_preview_prints_nothing(tmp_path: Path) -> None:
@@ -149,6 +151,7 @@ def test_quiet_publish_prints_only_its_failures(tmp_path: Path) -> None:
     (("send", "alpha"), "refusing to send without confirmation"),
     (("new", "!!!"), "error:"),
     (("status",), "POSTPIPE_SITE_URL"),
+    (("report", "alpha"), "never sent"),
 ])
 def test_quiet_commands_still_print_their_errors(tmp_path: Path, args: tuple[str, ...],
                                                   expect: str) -> None:

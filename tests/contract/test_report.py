@@ -371,3 +371,25 @@ def test_nothing_to_report_for_the_outbox(tmp_path: Path) -> None:
     notes: list[str] = []
     assert r.refresh(r.sent(), age=FRESH, force=False, notes=notes) == 0
     assert notes == ["the outbox list sends nothing out itself: it has nothing to report"]
+
+
+@pytest.mark.cli
+def test_cli_report_says_plainly_that_the_outbox_has_nothing_to_report(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "posts").mkdir(parents=True)
+    (root / "posts" / "alpha.md").write_text(
+        news_post("alpha", send_at=at(hours=-1)), encoding="utf-8"
+    )
+    site = Site(root=root, env=base_env(tmp_path))
+    site.ok("send", "--due")
+    result = site.run("report")
+    assert result.returncode == 0, describe(result)
+    assert "the outbox list sends nothing out itself: it has nothing to report" in result.stderr
+    assert "via outbox: no figures stored" in result.stdout
+    [row] = json.loads(site.run("report", "--json").stdout)
+    assert (row["list"], row["recipients"], row["fetched_at"], row["links"]) == (
+        "outbox",
+        None,
+        None,
+        [],
+    )
