@@ -49,7 +49,8 @@ def explain(response: requests.Response) -> tuple[str, str | None] | None:
         if "permission" in message:
             hint = (
                 "give the API user of LISTMONK_USER a role with campaigns:get_all, "
-                "campaigns:manage and campaigns:send (Admin → Users → Roles)"
+                "campaigns:manage and campaigns:send, and campaigns:get_analytics for "
+                "postpipe report (Admin → Users → Roles)"
             )
         else:
             hint = f"check {_CREDENTIALS} (an API user from Admin → Users)"
