@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -96,10 +96,12 @@ class LedgerResults:
             )
 
     def spend(self, list_name: str, now: datetime, calls: int) -> None:
-        """Log ``calls`` report requests made to ``list_name`` at ``now``."""
+        """Log ``calls`` report requests made to ``list_name`` at ``now`` (and forget
+        the ones older than a day: only the last hour counts)."""
         from .ledger import _iso
 
         with self.ledger.transaction() as db:
+            db.execute("DELETE FROM result_requests WHERE at<?", (_iso(now - timedelta(days=1)),))
             db.execute(
                 "INSERT INTO result_requests (list, at, calls) VALUES (?, ?, ?)",
                 (list_name, _iso(now), calls),
