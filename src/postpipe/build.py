@@ -322,7 +322,12 @@ class Builder:
     ) -> RenderedEmail:
         """The newsletter of a post; ``view_url`` is the CMS URL when it is known,
         ``media`` maps the site URL of an image to where the CMS serves it."""
-        from .render.email import LinkPolicy, render_newsletter, unsubscribe_for
+        from .render.email import (
+            LinkPolicy,
+            render_newsletter,
+            track_suffix_for,
+            unsubscribe_for,
+        )
 
         s = self.settings
         post, view, info = rendered.post, rendered.view, rendered.info
@@ -351,6 +356,7 @@ class Builder:
                     for name, p in rendered.pictures.items()
                     if p.email is not None
                 },
+                track=track_suffix_for(list_target or s.list, s.listmonk_track_links == "on"),
             ),
             inliner=s.inliner,
         )

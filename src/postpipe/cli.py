@@ -236,11 +236,18 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
         from .locking import Busy
 
         try:
-            return _run(args, env, lambda p: p.send_due(), quiet_ok=True, wait=50.0)
+            code = _run(args, env, lambda p: p.send_due(), quiet_ok=True, wait=50.0)
         except Busy as exc:
             if exc.held_for is not None and exc.held_for < STUCK_AFTER:
                 return 0
             raise
+        from .config import load_settings
+        from .report import refresh_recent
+
+        # the results of last week's newsletters, at most hourly; silent, never fails the send
+        if not args.dry_run:
+            refresh_recent(load_settings(args.root), now=env.now())
+        return code
     if not args.slug:
         env.err("error: name the post to send (postpipe send SLUG), or use --due")
         return 2
@@ -329,6 +336,21 @@ def cmd_status(args: argparse.Namespace, env: Env) -> int:
         env.out(f"{r['slug'][:width]:<{width}}  {r['post']:<11}  {news:<27}  {where}".rstrip())
         if r["last_error"]:
             env.out(f"{'':<{width}}  last error: {r['last_error']}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, env: Env) -> int:
+    from .report import render_json, render_text, report
+
+    settings = _settings(args, env)
+    results = report(settings, slugs=args.slugs, now=env.now(), refresh=args.refresh)
+    for note in results.notes:
+        env.warn(f"note: {note}")
+    if args.json:
+        env.out(render_json(results))
+        return 0
+    for line in render_text(results):
+        env.out(line)
     return 0
 
 
@@ -504,6 +526,22 @@ def build_parser() -> argparse.ArgumentParser:
         "examples:\n  postpipe status\n  postpipe status --json",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "report",
+        cmd_report,
+        "how each sent newsletter did: recipients, delivered, bounces, unique opens and "
+        "clicks, unsubscribes, and the clicks per link with the post section it sits in",
+        "examples:\n  postpipe report\n  postpipe report safer-streets-summit-2026 --refresh\n"
+        "  postpipe report --json > results.json",
+    )
+    p.add_argument("slugs", nargs="*", metavar="SLUG", help="only these newsletters (default: all)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the provider again even if the stored figures are under 15 minutes old",
+    )
 
     p = add(
         "unsubscribe",

@@ -375,6 +375,15 @@ FIELDS: tuple[Field, ...] = (
         group="listmonk",
     ),
     Field(
+        "LISTMONK_TRACK_LINKS",
+        "listmonk_track_links",
+        "on",
+        "on: newsletter links are written url@TrackLink so listmonk counts each link's "
+        "clicks (postpipe report); off: plain links.",
+        _choice("on", "off"),
+        group="listmonk",
+    ),
+    Field(
         "BUTTONDOWN_API_KEY",
         "buttondown_api_key",
         None,
@@ -524,6 +533,7 @@ class Settings:
     listmonk_user: str | None = None
     listmonk_token: str | None = field(default=None, repr=False)
     listmonk_list_ids: str | None = None
+    listmonk_track_links: str = "on"
     buttondown_api_key: str | None = field(default=None, repr=False)
     buttondown_base_url: str = "https://api.buttondown.com"
     brevo_api_key: str | None = field(default=None, repr=False)

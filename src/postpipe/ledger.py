@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 from .errors import LedgerError
 
 if TYPE_CHECKING:
+    from .ledger_results import LedgerResults
     from .suppression import Suppressions
 
 CMS, LIST = "cms", "list"
@@ -100,6 +101,39 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT,
         updated_at TEXT NOT NULL,
         PRIMARY KEY (list, email)
+    );
+    """,
+    # 3: results of sent newsletters (postpipe report), keyed by the newsletter, not the
+    # provider's state: a change of provider keeps the history
+    """
+    CREATE TABLE results (
+        slug TEXT NOT NULL,
+        list TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        sent_at TEXT,
+        fetched_at TEXT NOT NULL,
+        recipients INTEGER,
+        delivered INTEGER,
+        bounces INTEGER,
+        opens_unique INTEGER,
+        open_rate REAL,
+        clicks_unique INTEGER,
+        click_rate REAL,
+        unsubscribes INTEGER,
+        PRIMARY KEY (slug, list, campaign_id)
+    );
+    CREATE TABLE result_links (
+        slug TEXT NOT NULL,
+        list TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        clicks INTEGER NOT NULL,
+        PRIMARY KEY (slug, list, campaign_id, url)
+    );
+    CREATE TABLE result_requests (
+        list TEXT NOT NULL,
+        at TEXT NOT NULL,
+        calls INTEGER NOT NULL
     );
     """,
 )
@@ -458,6 +492,13 @@ class Ledger(_LedgerStates):
     The plumbing is :class:`_LedgerDb`, the transitions :class:`_LedgerStates`;
     here: the reads, and the asset and recipient bookkeeping.
     """
+
+    @property
+    def results(self) -> LedgerResults:
+        """The results of sent newsletters (``postpipe report``)."""
+        from .ledger_results import LedgerResults
+
+        return LedgerResults(self)
 
     @property
     def suppressions(self) -> Suppressions:

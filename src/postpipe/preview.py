@@ -800,8 +800,26 @@ def _base_context(preview: Preview, snap: Snapshot, watch: str) -> dict[str, Any
     }
 
 
+def _results(snap: Snapshot) -> dict[str, Any]:
+    """The stored results of the sent newsletters, by slug (``preview_results``)."""
+    from .preview_results import load_results
+    from .report import PostText
+
+    posts = {
+        e.rendered.post.slug: PostText(
+            str(e.rendered.view["title"]), str(e.rendered.view["html"]), str(e.rendered.view["url"])
+        )
+        for e in snap.entries.values()
+        if e.rendered is not None
+    }
+    return load_results(snap.settings, posts)
+
+
 def render_index(preview: Preview, snap: Snapshot) -> str:
     """The list of every post, drafts included, newest first."""
+    from .preview_results import rates
+
+    results = _results(snap)
     rows = []
     for entry in snap.ordered():
         post = entry.post
@@ -818,6 +836,7 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
                 "chips": _chips(entry, status),
                 "counts": _counts(entry.findings),
                 "blog_href": snap.builder.site.href(f"{post.slug}/") if post and entry.ok else "",
+                "rates": rates(results.get(post.slug)) if post else "",
             }
         )
     drafts = sum(1 for r in rows if r["draft"])
@@ -857,8 +876,12 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         ]
         return _page("error.html", **ctx, shape="error", errors=errors, crash=None)
     r = entry.rendered
+    from .preview_results import results_panel
+
+    results = _results(snap)
     return _page(
         "post.html",
+        results=results_panel(results[r.post.slug], results) if r.post.slug in results else None,
         **ctx,
         shape="post",
         blog_src=snap.builder.site.href(f"{r.slug}/") + "?embed",

@@ -59,7 +59,17 @@ def fails_loudly(site: Site, *args: str, expect: str, **env: str) -> str:
 
 
 def test_every_command_is_covered() -> None:
-    covered = {"new", "build", "check", "publish", "send", "status", "preview", "unsubscribe"}
+    covered = {
+        "new",
+        "build",
+        "check",
+        "publish",
+        "send",
+        "status",
+        "preview",
+        "report",
+        "unsubscribe",
+    }
     assert commands() == covered  # a new command needs its quiet test here
 
 
@@ -91,6 +101,8 @@ def test_a_quiet_run_of_every_command_prints_nothing_and_does_its_work(tmp_path:
     silent(site, "send", "--due")
     silent(site, "status")
     silent(site, "status", "--json")
+    silent(site, "report")  # the outbox has nothing to report: a note, quiet with -q
+    silent(site, "report", "--json")
 
 
 def test_quiet_preview_prints_nothing(tmp_path: Path) -> None:
@@ -121,8 +133,9 @@ def test_quiet_preview_prints_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["check", "build"])
 def test_quiet_check_and_build_still_print_errors(tmp_path: Path, command: str) -> None:
-    site = make_site(tmp_path, "bad", {"2026-06-08-alpha.md": WARNED,
-                                       "2026-06-09-broken.md": BROKEN})
+    site = make_site(
+        tmp_path, "bad", {"2026-06-08-alpha.md": WARNED, "2026-06-09-broken.md": BROKEN}
+    )
     out = fails_loudly(site, command, expect="image 'missing.png' does not exist")
     assert "http://" not in out  # the warning stays quiet
     assert "Checked" not in out and "Built" not in out
@@ -134,8 +147,9 @@ def test_quiet_check_strict_prints_the_warnings_it_fails_on(tmp_path: Path) -> N
 
 
 def test_quiet_publish_prints_only_its_failures(tmp_path: Path) -> None:
-    site = make_site(tmp_path, "pub", {"2026-06-08-alpha.md": WARNED,
-                                       "2026-06-09-broken.md": BROKEN})
+    site = make_site(
+        tmp_path, "pub", {"2026-06-08-alpha.md": WARNED, "2026-06-09-broken.md": BROKEN}
+    )
     result = site.run("publish", "-q")
     assert result.returncode == 1, describe(result)
     assert result.stdout == "", describe(result)
@@ -144,14 +158,19 @@ def test_quiet_publish_prints_only_its_failures(tmp_path: Path) -> None:
     assert (site.public / "alpha/index.html").is_file()
 
 
-@pytest.mark.parametrize("args, expect", [
-    (("send", "nosuchpost", "--yes"), "nosuchpost"),
-    (("send", "alpha"), "refusing to send without confirmation"),
-    (("new", "!!!"), "error:"),
-    (("status",), "POSTPIPE_SITE_URL"),
-])
-def test_quiet_commands_still_print_their_errors(tmp_path: Path, args: tuple[str, ...],
-                                                  expect: str) -> None:
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (("send", "nosuchpost", "--yes"), "nosuchpost"),
+        (("send", "alpha"), "refusing to send without confirmation"),
+        (("new", "!!!"), "error:"),
+        (("status",), "POSTPIPE_SITE_URL"),
+        (("report", "alpha"), "never sent"),
+    ],
+)
+def test_quiet_commands_still_print_their_errors(
+    tmp_path: Path, args: tuple[str, ...], expect: str
+) -> None:
     site = make_site(tmp_path, "errs", {"2026-06-08-alpha.md": WARNED})
     env = {"POSTPIPE_SITE_URL": "notaurl"} if args == ("status",) else {}
     out = fails_loudly(site, *args, expect=expect, **env)
@@ -161,8 +180,9 @@ def test_quiet_commands_still_print_their_errors(tmp_path: Path, args: tuple[str
 def test_quiet_unsubscribe_does_its_work_and_still_prints_errors(tmp_path: Path) -> None:
     site = make_site(tmp_path, "unsub", {"2026-06-08-alpha.md": WARNED})
     (site.root / "list.csv").write_text("email\nann@example.org\n", encoding="utf-8")
-    site.env.update({"POSTPIPE_LIST": "smtp", "SMTP_HOST": "127.0.0.1",
-                     "SMTP_RECIPIENTS_FILE": "list.csv"})
+    site.env.update(
+        {"POSTPIPE_LIST": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_RECIPIENTS_FILE": "list.csv"}
+    )
     silent(site, "unsubscribe", "ann@example.org")
     silent(site, "unsubscribe", "--list")
     assert "ann@example.org" in site.ok("unsubscribe", "--list")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fakeprovider import FakeProvider, Reply, Request, after_fault
+from reportfigures import Figures
 
 KEY = "xkeysib-0f1e2d3c4b5a-test"
 _CAMPAIGN = re.compile(r"^/v3/emailCampaigns/(\d+)(/sendNow|/sendTest)?$")
@@ -45,6 +46,8 @@ class FakeBrevo(FakeProvider):
         self.hourly = hourly
         self.credits = True
         self.campaigns: dict[int, dict[str, Any]] = {}
+        #: campaign id → the ``statistics`` of ``GET /emailCampaigns/{id}`` (set by a test)
+        self.reports: dict[str, Figures] = {}
         self.now = lambda: datetime.now(UTC)
         self._used = 0
         self._hour_start = time.time()
@@ -116,7 +119,38 @@ class FakeBrevo(FakeProvider):
         out = {k: v for k, v in c.items() if not k.startswith("_")}
         if no_html:
             out.pop("htmlContent", None)
+        figures = self.reports.get(str(c["id"]))
+        if figures is not None:
+            out["statistics"] = self.statistics(c, figures)
         return out
+
+    def statistics(self, c: dict[str, Any], figures: Figures) -> dict[str, Any]:
+        """globalStats, campaignStats (one entry per list: the figures split over them)
+        and linksStats ``{url: clicks}``."""
+        names = {
+            "sent": "sent",
+            "delivered": "delivered",
+            "hardBounces": "hard_bounces",
+            "softBounces": "soft_bounces",
+            "uniqueViews": "unique_opens",
+            "viewed": "opens_total",
+            "uniqueClicks": "unique_clicks",
+            "clickers": "clicks_total",
+            "unsubscriptions": "unsubscribes",
+        }
+        stats = {ours: figures.get(theirs) for ours, theirs in names.items()}
+        stats = {k: v for k, v in stats.items() if v is not None}
+        lists = (c.get("recipients") or {}).get("listIds") or [0]
+        per_list = [
+            {"listId": lid, **{k: v // len(lists) for k, v in stats.items()}} for lid in lists
+        ]
+        return {
+            "globalStats": {**stats, "complaints": 0},
+            "campaignStats": per_list,
+            "linksStats": dict(figures.links),
+            "mirrorClick": 0,
+            "remaining": 0,
+        }
 
     def validate(self, body: dict[str, Any], *, create: bool) -> Reply | None:
         for field in ("name", "sender", "subject") if create else ():

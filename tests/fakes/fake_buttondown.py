@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fakeprovider import FakeProvider, Reply, Request, after_fault
+from reportfigures import Figures
 
 KEY = "bd-key-8c1e7a55"
 CURRENT_VERSION = "2026-04-01"
@@ -75,6 +76,8 @@ class FakeButtondown(FakeProvider):
         self.limit, self.window = limit, window
         self.page_size = page_size
         self.emails: dict[str, dict[str, Any]] = {}
+        #: email id → what ``GET /v1/emails/{id}/analytics`` answers (set by a test)
+        self.reports: dict[str, Figures] = {}
         self.replays: dict[str, Reply] = {}
         self.now = lambda: datetime.now(UTC)
         self._window_start = time.time()
@@ -147,6 +150,34 @@ class FakeButtondown(FakeProvider):
                 self.replays[key] = Reply(reply.status, reply.body, {})
 
     # -- routes ------------------------------------------------------------------------------
+    def analytics(self, eid: str) -> Reply:
+        """``GET /v1/emails/{id}/analytics`` (the Analytics schema of the OpenAPI docs)."""
+        figures = self.reports.get(eid)
+        if figures is None:
+            return err(404, "not_found", "Email not found.")
+        f = figures.get
+        body = {
+            "recipients": f("sent"),
+            "deliveries": f("delivered"),
+            "opens": f("unique_opens"),
+            "clicks": f("unique_clicks"),
+            "temporary_failures": f("soft_bounces"),
+            "permanent_failures": f("hard_bounces"),
+            "unsubscriptions": f("unsubscribes"),
+            "complaints": 0,
+            "survey_responses": 0,
+            "webmentions": 0,
+            "page_views__lifetime": 0,
+            "page_views__30": 0,
+            "page_views__7": 0,
+            "subscriptions": 0,
+            "paid_subscriptions": 0,
+            "replies": 0,
+            "comments": 0,
+            "social_mentions": 0,
+        }
+        return Reply(200, {k: v for k, v in body.items() if v is not None})
+
     def route(self, req: Request) -> Reply:
         version = req.headers.get("x-api-version", CURRENT_VERSION)
         parts = req.path.strip("/").split("/")
@@ -171,6 +202,8 @@ class FakeButtondown(FakeProvider):
             if req.method == "DELETE":
                 email["status"] = "deleted"
                 return Reply(204)
+        if rest[1:] == ["analytics"] and req.method == "GET":
+            return self.analytics(rest[0])
         if rest[1:] == ["send-draft"] and req.method == "POST":
             recipients = (req.body or {}).get("recipients") or []
             if not recipients:

@@ -19,9 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fakeprovider import FakeProvider, Reply, Request, after_fault
+from reportfigures import Figures
 
 USER, TOKEN = "postpipe", "lm-token-4d2f9b"
-PERMS = ("campaigns:get_all", "campaigns:manage", "campaigns:send")
+PERMS = (
+    "campaigns:get_all",
+    "campaigns:manage",
+    "campaigns:send",
+    "campaigns:get_analytics",
+)
 CONTENT_TYPES = ("richtext", "html", "markdown", "plain", "visual")
 _CAMPAIGN = re.compile(r"^/api/campaigns/([^/]+)(/status|/test)?$")
 _FROM = re.compile(r"^(?:[^<>]*<[^@\s<>]+@[^@\s<>]+>|[^@\s<>]+@[^@\s<>]+)$")
@@ -43,6 +49,8 @@ class FakeListmonk(FakeProvider):
         # list id → subscriber emails
         self.lists = lists if lists is not None else {3: ["ann@example.org", "bo@example.org"]}
         self.perms = set(perms)
+        #: campaign id → its counts and analytics (set by a test)
+        self.reports: dict[str, Figures] = {}
         self.campaigns: dict[int, dict[str, Any]] = {}
         self.now = lambda: datetime.now(UTC)
         self._next = 1
@@ -83,7 +91,44 @@ class FakeListmonk(FakeProvider):
         return None if perm in self.perms else error(f"permission denied: {perm}", 403)
 
     # -- routes ------------------------------------------------------------------------------
+    def analytics(self, kind: str, req: Request) -> Reply:
+        """``/api/campaigns/analytics/{views|clicks|links|bounces}?id=&from=&to=``: counts
+        bucketed by day (the fake's test ranges span ≥ 7 days or one bucket), links the
+        50 most clicked; ``from``/``to`` are required dates."""
+        q = {k: v[-1] for k, v in req.query.items()}
+        if kind not in ("views", "clicks", "links", "bounces"):
+            return error("invalid analytics type")
+        try:
+            start = datetime.fromisoformat(q["from"][:10])
+            datetime.fromisoformat(q["to"][:10])
+        except (KeyError, ValueError):
+            return error("invalid `from` or `to` date")
+        ids = [i for i in q.get("id", "").split(",") if i.isdigit()]
+        if not ids:
+            return error("invalid ID")
+        data: list[dict[str, Any]] = []
+        for cid in ids:
+            figures = self.reports.get(cid)
+            if figures is None:
+                continue
+            if kind == "links":
+                data += [{"url": u, "count": n} for u, n in figures.links.items()][:50]
+                continue
+            n = figures.get(
+                {"views": "unique_opens", "clicks": "unique_clicks"}.get(kind, "hard_bounces")
+            )
+            if n:
+                data.append(
+                    {"campaign_id": int(cid), "count": n, "timestamp": start.isoformat() + "Z"}
+                )
+        return Reply(200, {"data": data})
+
     def route(self, req: Request) -> Reply:
+        if req.path.startswith("/api/campaigns/analytics/"):
+            if req.method != "GET":
+                return error("method not allowed", 405)
+            kind = req.path.rsplit("/", 1)[1]
+            return self.allowed("campaigns:get_analytics") or self.analytics(kind, req)
         if req.path == "/api/campaigns":
             if req.method == "GET":
                 return self.allowed("campaigns:get_all") or self.query(req)
@@ -122,6 +167,15 @@ class FakeListmonk(FakeProvider):
 
     def public(self, c: dict[str, Any], no_body: bool = False) -> dict[str, Any]:
         out = {k: v for k, v in c.items() if not k.startswith("_")}
+        figures = self.reports.get(str(c["id"]))
+        if figures is not None:  # listmonk's campaign counts: events, not people
+            out.update(
+                to_send=figures.sent,
+                sent=figures.sent,
+                views=figures.opens_total,
+                clicks=figures.clicks_total,
+                bounces=figures.hard_bounces + figures.soft_bounces,
+            )
         if no_body:
             out.pop("body", None)
             out.pop("altbody", None)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fakeprovider import FakeProvider, Reply, Request, after_fault
+from reportfigures import Figures
 
 PROBLEM = "application/problem+json"
 ERRORS_DOC = "https://mailchimp.com/developer/marketing/docs/errors/"
@@ -64,6 +65,8 @@ class FakeMailchimp(FakeProvider):
         self.lists = set(lists)
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.content: dict[str, dict[str, str]] = {}
+        #: campaign id → the results ``GET /reports/{id}`` answers (set by a test)
+        self.reports: dict[str, Figures] = {}
         self.now = lambda: datetime.now(UTC)
         self._n = 0
 
@@ -104,11 +107,70 @@ class FakeMailchimp(FakeProvider):
         return None
 
     # -- routes ---------------------------------------------------------------------------
+    def report(self, cid: str, rest: list[str], req: Request) -> Reply:
+        """``/reports/{id}`` and ``/reports/{id}/click-details`` (paged: count ≤ 1000, offset)."""
+        figures = self.reports.get(cid)
+        if cid not in self.campaigns or figures is None:
+            return problem(404, *NOT_FOUND)
+        f = figures.get
+        if rest == ["click-details"]:
+            count = int((req.query.get("count") or ["10"])[-1])
+            offset = int((req.query.get("offset") or ["0"])[-1])
+            if count > 1000:
+                return problem(400, "Invalid Resource", "count must be at most 1000")
+            urls = [
+                {"id": f"l{i}", "url": url, "total_clicks": n, "unique_clicks": n}
+                for i, (url, n) in enumerate(figures.links.items())
+            ]
+            return Reply(
+                200,
+                {"urls_clicked": urls[offset : offset + count], "total_items": len(urls)},
+            )
+        if rest:
+            return problem(404, *NOT_FOUND)
+        sent, bounced = f("sent"), (f("hard_bounces") or 0) + (f("soft_bounces") or 0)
+        reached = (sent or 0) - bounced
+        body: dict[str, Any] = {
+            "id": cid,
+            "emails_sent": sent,
+            "unsubscribed": f("unsubscribes"),
+            "bounces": {
+                "hard_bounces": f("hard_bounces"),
+                "soft_bounces": f("soft_bounces"),
+                "syntax_errors": 0,
+            },
+            "opens": {
+                "opens_total": f("opens_total"),
+                "unique_opens": f("unique_opens"),
+                # Mailchimp's rate: unique opens over the emails that did not bounce
+                "open_rate": (f("unique_opens") or 0) / reached if reached else 0,
+            },
+            "clicks": {
+                "clicks_total": f("clicks_total"),
+                "unique_clicks": sum(figures.links.values()),
+                "unique_subscriber_clicks": f("unique_clicks"),
+                "click_rate": (f("unique_clicks") or 0) / reached if reached else 0,
+            },
+        }
+        for name in figures.omit:  # a figure the test made Mailchimp leave out
+            for part in (body, body["opens"], body["clicks"], body["bounces"]):
+                part.pop(
+                    {
+                        "sent": "emails_sent",
+                        "unsubscribes": "unsubscribed",
+                        "unique_clicks": "unique_subscriber_clicks",
+                    }.get(name, name),
+                    None,
+                )
+        return Reply(200, body)
+
     def route(self, req: Request) -> Reply:
         parts = req.path.strip("/").split("/")
         if parts[:1] != ["3.0"]:
             return problem(404, *NOT_FOUND)
         parts = parts[1:]
+        if parts[:1] == ["reports"] and len(parts) in (2, 3) and req.method == "GET":
+            return self.report(parts[1], parts[2:], req)
         if parts == ["campaigns"]:
             if req.method == "GET":
                 return self.list_campaigns(req)

@@ -76,6 +76,7 @@ BAD: list[tuple[str, str, str]] = [
     ("MAILCHIMP_BASE_URL", "us21.api.mailchimp.com", "absolute http(s) URL"),
     ("LISTMONK_URL", "lists", "absolute http(s) URL"),
     ("LISTMONK_LIST_IDS", "news,events", "numeric list ids"),
+    ("LISTMONK_TRACK_LINKS", "yes", "on, off"),
     ("BUTTONDOWN_BASE_URL", "api.buttondown.com", "absolute http(s) URL"),
     ("BREVO_LIST_IDS", "3;7", "numeric list ids"),
     ("BREVO_BASE_URL", "https://", "absolute http(s) URL"),

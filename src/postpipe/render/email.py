@@ -29,7 +29,7 @@ from markupsafe import Markup
 from ..errors import ConfigError
 from ..headers import MailAddress, header_problem, parse_address
 from . import i18n
-from .links import absolute, add_query, is_own, parse_fragment, serialize_children
+from .links import TRACK_SUFFIX, absolute, add_query, is_own, parse_fragment, serialize_children
 from .sanitize import sanitize
 from .templating import render
 
@@ -43,6 +43,17 @@ UNSUBSCRIBE_TAGS: dict[str, str] = {
     "buttondown": "{{ unsubscribe_url }}",
     "brevo": "{{ unsubscribe }}",
 }
+
+#: The suffix that makes a list count a link's clicks, for lists that need one (the
+#: others track every link by themselves: Mailchimp and Brevo by default, Buttondown
+#: when the newsletter's click tracking is on).
+TRACK_LINKS: dict[str, str] = {"listmonk": TRACK_SUFFIX}
+
+
+def track_suffix_for(list_target: str, enabled: bool = True) -> str:
+    """What :class:`LinkPolicy` appends to each link for ``list_target`` ("" for none)."""
+    return TRACK_LINKS.get(list_target, "") if enabled else ""
+
 
 # Template and merge tags that must survive inlining untouched.
 _MERGE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\*\|.*?\|\*|\{email\}", re.S)
@@ -175,6 +186,17 @@ class LinkPolicy:
     #: image URL on our site → its email file (twice the shown width, ≤ 1200 px),
     #: linked where the CMS serves it (``media``) when it does
     images: Mapping[str, str] = field(default_factory=dict)
+    #: appended to every http(s) link of the mail so the list counts its clicks
+    #: (listmonk: ``@TrackLink``); the plain text and the checks see the links without it
+    track: str = ""
+
+
+def track_links(doc: lxml.html.HtmlElement, suffix: str) -> None:
+    """Append ``suffix`` to every ``<a href="http…">`` (merge tags and mailto: stay as they are)."""
+    for el in doc.iter("a"):
+        href = el.get("href") or ""
+        if href.startswith(("http://", "https://")) and not href.endswith(suffix):
+            el.set("href", href + suffix)
 
 
 def prepare_links(
@@ -589,6 +611,8 @@ def render_newsletter(
     doc = lxml.html.document_fromstring(protected)
     prepare_links(doc, links)
     found = tuple(_restore(value, saved) for value in _hrefs(doc))
+    if links.track:
+        track_links(doc, links.track)
     html = lxml.html.tostring(doc, encoding="unicode", method="html", doctype="<!DOCTYPE html>")
     # inline while the merge tags are still protected (inline_css's work, minus a
     # second protect pass over the whole mail)

@@ -10,6 +10,12 @@ if TYPE_CHECKING:
     import lxml.html
 
 
+#: listmonk counts a link's clicks only when it is written for its tracker; the
+#: ``url@TrackLink`` shorthand (unlike ``{{ TrackLink "url" }}``) has no quotes, so it
+#: survives HTML attribute quoting and CSS inlining unchanged
+TRACK_SUFFIX = "@TrackLink"
+
+
 def absolute(href: str, page_url: str, site_url: str) -> str:
     """``/x`` resolves against the site URL, ``x`` and ``#x`` against the page's own URL."""
     href = href.strip()

@@ -99,6 +99,58 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class CampaignResults:
+    """How a sent newsletter did, as the provider counts it; ``None`` where it gives no figure.
+
+    Rates are fractions (0.42 = 42 %): the provider's own where it gives one, else
+    the unique count over ``delivered`` (or ``recipients``). ``links`` is
+    ``(url, clicks)``, most clicked first.
+    """
+
+    recipients: int | None = None
+    delivered: int | None = None
+    bounces: int | None = None
+    opens_unique: int | None = None
+    open_rate: float | None = None
+    clicks_unique: int | None = None
+    click_rate: float | None = None
+    unsubscribes: int | None = None
+    links: tuple[tuple[str, int], ...] = ()
+
+    def completed(self) -> CampaignResults:
+        """The same figures with the rates the provider left out worked out from its counts,
+        and the links sorted (most clicks first)."""
+        base = self.delivered or self.recipients
+
+        def rate(given: float | None, count: int | None) -> float | None:
+            if given is not None:
+                return round(float(given), 4)
+            return round(count / base, 4) if count is not None and base else None
+
+        return CampaignResults(
+            recipients=self.recipients,
+            delivered=self.delivered,
+            bounces=self.bounces,
+            opens_unique=self.opens_unique,
+            open_rate=rate(self.open_rate, self.opens_unique),
+            clicks_unique=self.clicks_unique,
+            click_rate=rate(self.click_rate, self.clicks_unique),
+            unsubscribes=self.unsubscribes,
+            links=tuple(sorted(self.links, key=lambda link: (-link[1], link[0]))),
+        )
+
+
+def count(value: object) -> int | None:
+    """A provider's figure as an int; ``None`` when it gives none (missing, null, not a number)."""
+    if not isinstance(value, int | float | str) or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except ValueError:  # "n/a", "1.5" as text
+        return None
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     """One newsletter ready for a list: both parts and the envelope facts."""
 
@@ -219,13 +271,21 @@ class MailingList(Protocol):
     """A provider that sends newsletters to a list.
 
     Declared capabilities: ``unsubscribe_tag`` (the provider's merge tag for
-    the unsubscribe link, checked in every email before it leaves) and
-    ``recipients_count()`` (shown before a send; ``None``: not known here).
+    the unsubscribe link, checked in every email before it leaves),
+    ``recipients_count()`` (shown before a send; ``None``: not known here),
+    ``reports`` with ``results()`` (how a sent campaign did: ``postpipe report``;
+    ``False``: nothing to report, like the outbox), and ``report_budget`` (report
+    requests an hour the provider can spare; ``None``: no limit).
     ``schedule`` is an optional extra, see :class:`Scheduling`.
     """
 
     name: ClassVar[str]
     unsubscribe_tag: ClassVar[str | None] = None
+    reports: ClassVar[bool] = False
+    #: report requests an hour postpipe may spend at this provider (``None``: no limit)
+    report_budget: ClassVar[int | None] = None
+    #: requests one campaign's results take
+    report_calls: ClassVar[int] = 1
 
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The campaign carrying ``key`` (in its name or tag; ``key.matches``), with its status."""
@@ -248,6 +308,11 @@ class MailingList(Protocol):
     def recipients_count(self) -> int | None:
         """How many recipients a send reaches, where the target knows it."""
         return None
+
+    def results(self, slug: str, campaign_id: str | None) -> CampaignResults:
+        """How the sent campaign ``campaign_id`` (the newsletter of ``slug``) did.
+        Only called where ``reports`` is set."""
+        raise NotImplementedError(f"the {self.name} list has nothing to report")
 
 
 class Scheduling(MailingList, Protocol):

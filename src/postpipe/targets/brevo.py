@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from ..keys import IdempotencyKey
-from .base import Campaign, OutgoingEmail, list_ids, require_future
+from .base import Campaign, CampaignResults, OutgoingEmail, count, list_ids, require_future
 from .campaigns import CampaignList, HttpSetup, code_message
 
 if TYPE_CHECKING:
@@ -76,6 +76,9 @@ class Brevo(CampaignList):
     required: ClassVar[tuple[str, ...]] = ("brevo_api_key", "brevo_list_ids")
     STATUS = STATUS
     first_match: ClassVar[bool] = True  # newest first: the hourly budget is small
+    #: of the ~100 campaign requests an hour, reports take at most this many (publish
+    #: and send keep the rest)
+    report_budget: ClassVar[int | None] = 20
 
     def _http_setup(self, settings: Settings) -> HttpSetup:
         self.lists = list_ids(settings.brevo_list_ids, "BREVO_LIST_IDS")
@@ -134,6 +137,38 @@ class Brevo(CampaignList):
         stamp = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         self.http.put(f"/emailCampaigns/{cid}", json={"scheduledAt": stamp})
         return self._scheduled(Campaign(campaign.key, cid, "scheduled", campaign.data), when)
+
+    def _report(self, cid: str) -> dict[str, Any]:
+        """One ``GET /emailCampaigns/{id}``: its ``statistics`` hold globalStats,
+        campaignStats (per list) and linksStats."""
+        params = {"excludeHtmlContent": "true"}
+        return self.http.get(f"/emailCampaigns/{cid}", params=params).json()
+
+    def _results(self, report: Mapping[str, Any]) -> CampaignResults:
+        """``globalStats``, or the sum of ``campaignStats`` (one entry per list) where
+        Brevo leaves the global figures empty; ``linksStats`` is ``{url: clicks}``."""
+        stats = report.get("statistics") or {}
+        figures = dict(stats.get("globalStats") or {})
+        per_list = [s for s in stats.get("campaignStats") or [] if isinstance(s, dict)]
+        if not any(count(v) for v in figures.values()) and per_list:
+            figures = {
+                k: sum(count(s.get(k)) or 0 for s in per_list)
+                for k in ("sent", "delivered", "hardBounces", "softBounces", "uniqueViews",
+                          "uniqueClicks", "unsubscriptions")
+            }  # fmt: skip
+        hard, soft = count(figures.get("hardBounces")), count(figures.get("softBounces"))
+        links = stats.get("linksStats") or {}
+        return CampaignResults(
+            recipients=count(figures.get("sent")),
+            delivered=count(figures.get("delivered")),
+            bounces=None if hard is None and soft is None else (hard or 0) + (soft or 0),
+            opens_unique=count(figures.get("uniqueViews")),
+            clicks_unique=count(figures.get("uniqueClicks")),
+            unsubscribes=count(figures.get("unsubscriptions")),
+            links=tuple(
+                (str(url), count(n) or 0) for url, n in links.items() if isinstance(url, str)
+            ),
+        )
 
     # -- helpers -----------------------------------------------------------------------
     def _body(self, email: OutgoingEmail, key: str) -> dict[str, Any]:

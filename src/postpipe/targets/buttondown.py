@@ -23,7 +23,7 @@ import requests
 
 from ..errors import ProviderError
 from ..keys import IdempotencyKey
-from .base import Campaign, OutgoingEmail, require_future
+from .base import Campaign, CampaignResults, OutgoingEmail, count, require_future
 from .campaigns import CampaignList, HttpSetup, code_message
 
 if TYPE_CHECKING:
@@ -120,6 +120,22 @@ class Buttondown(CampaignList):
 
     def _details(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {"url": data.get("absolute_url"), "digest": (data.get("metadata") or {}).get(DIGEST)}
+
+    def _report(self, cid: str) -> dict[str, Any]:
+        """``GET /v1/emails/{id}/analytics``."""
+        return self.http.get(f"/emails/{cid}/analytics").json()
+
+    def _results(self, report: Mapping[str, Any]) -> CampaignResults:
+        """Buttondown counts ``opens`` and ``clicks`` per subscriber; a bounce is a
+        ``permanent_failures``; it gives no clicks per link in this endpoint."""
+        return CampaignResults(
+            recipients=count(report.get("recipients")),
+            delivered=count(report.get("deliveries")),
+            bounces=count(report.get("permanent_failures")),
+            opens_unique=count(report.get("opens")),
+            clicks_unique=count(report.get("clicks")),
+            unsubscribes=count(report.get("unsubscriptions")),
+        )
 
     # -- the protocol ----------------------------------------------------------------
     def _check(self, email: OutgoingEmail) -> None:

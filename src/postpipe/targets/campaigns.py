@@ -29,6 +29,7 @@ from ..keys import IdempotencyKey
 from .base import (
     UNKNOWN,
     Campaign,
+    CampaignResults,
     MailingList,
     OutgoingEmail,
     require_sender,
@@ -152,6 +153,14 @@ class CampaignList(MailingList):
         """A send refused (400/409) of a campaign that is not sent: explain it."""
         return exc
 
+    def _report(self, cid: str) -> dict[str, Any]:
+        """The provider's answers about a sent campaign's results (one entry per call)."""
+        raise NotImplementedError
+
+    def _results(self, report: Mapping[str, Any]) -> CampaignResults:
+        """The provider's fields → :class:`CampaignResults` (the mapping only)."""
+        raise NotImplementedError
+
     # -- the protocol -----------------------------------------------------------------
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """The campaign carrying ``key`` (``key.matches``); one that may be sent wins."""
@@ -199,6 +208,19 @@ class CampaignList(MailingList):
         if result.status == "scheduled":
             raise self._scheduled_error(cid)
         return result
+
+    reports: ClassVar[bool] = True
+
+    def results(self, slug: str, campaign_id: str | None) -> CampaignResults:
+        """Ask the provider how the campaign did; the provider module only maps fields.
+        An unknown id is the provider's 404 (or listmonk's 400), raised as a ProviderError."""
+        if not campaign_id:
+            raise ProviderError(
+                f"the newsletter '{slug}' has no {self.provider} {self.noun} id to report on",
+                target=self.name,
+                hint="it was not sent through this list",
+            )
+        return self._results(self._report(campaign_id)).completed()
 
     # -- helpers ----------------------------------------------------------------------
     def status_of(self, data: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ import requests
 from ..errors import ConfigError, ProviderError
 from ..http import RetryPolicy
 from ..keys import IdempotencyKey
-from .base import Campaign, OutgoingEmail, require_future
+from .base import Campaign, CampaignResults, OutgoingEmail, count, require_future
 from .campaigns import CampaignList, HttpSetup
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ class Mailchimp(CampaignList):
     provider: ClassVar[str] = "Mailchimp"
     required: ClassVar[tuple[str, ...]] = ("mailchimp_api_key", "mailchimp_list_id")
     STATUS = STATUS
+    report_calls: ClassVar[int] = 2
 
     def _http_setup(self, settings: Settings) -> HttpSetup:
         key = settings.mailchimp_api_key or ""
@@ -208,6 +209,40 @@ class Mailchimp(CampaignList):
             json={"schedule_time": when.strftime("%Y-%m-%dT%H:%M:%S+00:00")},
         )
         return self._scheduled(replace(campaign, remote_id=cid, status="scheduled"), when, **note)
+
+    def _report(self, cid: str) -> dict[str, Any]:
+        """``GET /reports/{id}`` and its ``/click-details`` (the 1000 most clicked links)."""
+        return {
+            "report": self.http.get(f"/reports/{cid}").json(),
+            "clicks": self.http.get(
+                f"/reports/{cid}/click-details", params={"count": PAGE, "offset": 0}
+            ).json(),
+        }
+
+    def _results(self, report: Mapping[str, Any]) -> CampaignResults:
+        """``unique_subscriber_clicks`` is people who clicked (``unique_clicks`` sums per link);
+        a bounce is hard or soft (syntax errors never left)."""
+        r = report["report"]
+        bounces = r.get("bounces") or {}
+        hard, soft = count(bounces.get("hard_bounces")), count(bounces.get("soft_bounces"))
+        sent = count(r.get("emails_sent"))
+        bounced = None if hard is None and soft is None else (hard or 0) + (soft or 0)
+        opens, clicks = r.get("opens") or {}, r.get("clicks") or {}
+        return CampaignResults(
+            recipients=sent,
+            delivered=None if sent is None or bounced is None else sent - bounced,
+            bounces=bounced,
+            opens_unique=count(opens.get("unique_opens")),
+            open_rate=opens.get("open_rate"),
+            clicks_unique=count(clicks.get("unique_subscriber_clicks")),
+            click_rate=clicks.get("click_rate"),
+            unsubscribes=count(r.get("unsubscribed")),
+            links=tuple(
+                (str(u["url"]), count(u.get("total_clicks")) or 0)
+                for u in report["clicks"].get("urls_clicked") or []
+                if u.get("url")
+            ),
+        )
 
     def _refused(self, exc: ProviderError, cid: str) -> ProviderError:
         """The send was refused: add what Mailchimp's send checklist says is missing."""

@@ -49,6 +49,7 @@ from ..redact import Redactor
 from ..signing import DkimSigner
 from .base import (
     Campaign,
+    CampaignResults,
     MailingList,
     OutgoingEmail,
     RecipientLog,
@@ -254,10 +255,23 @@ class Smtp(MailingList):
         self.signer = DkimSigner.from_settings(settings)
 
     # -- the protocol ----------------------------------------------------------------
+    reports: ClassVar[bool] = True
+    report_calls: ClassVar[int] = 0  # its results are its own log: no request
+
     def recipients_count(self) -> int:
         """The recipients a send reaches: the CSV's, less the suppressed ones."""
         suppressed = self._suppressed()
         return sum(r.key not in suppressed for r in read_recipients(self.recipients_file))
+
+    def results(self, slug: str, campaign_id: str | None) -> CampaignResults:
+        """From the recipient log, no network: the server accepted (``delivered``) or
+        refused (``bounces``) each message; SMTP tells nothing of opens or clicks."""
+        states = list(self._states(slug).values())
+        return CampaignResults(
+            recipients=len(states),
+            delivered=states.count(SENT),
+            bounces=states.count(FAILED),
+        )
 
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
         """From the ledger: sent once every recipient has a final state."""
