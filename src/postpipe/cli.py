@@ -226,6 +226,24 @@ def cmd_publish(args: argparse.Namespace, env: Env) -> int:
 STUCK_AFTER = 30 * 60
 
 
+def _confirmer(env: Env, yes: bool, question: str, refusal: str) -> Callable[[str], bool]:
+    """A yes/no prompt after *text*: ``yes`` answers it; without a terminal it refuses."""
+
+    def confirm(text: str) -> bool:
+        if yes:
+            env.out(text)
+            return True
+        if not env.stdin.isatty():
+            env.out(text)
+            raise PostpipeError(refusal, hint="run it in a terminal to answer, or pass --yes")
+        print(env.redact(text), file=env.stdout)  # the question needs its text, with -q too
+        env.stdout.write(f"{question} [y/N] ")
+        env.stdout.flush()
+        return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
+
+    return confirm
+
+
 def cmd_send(args: argparse.Namespace, env: Env) -> int:
     if args.due:
         if args.slug or args.test:
@@ -254,20 +272,9 @@ def cmd_send(args: argparse.Namespace, env: Env) -> int:
     if args.test:
         return _run(args, env, lambda p: p.send_test(args.slug, args.test))
 
-    def confirm(text: str) -> bool:
-        if args.yes or args.dry_run:
-            env.out(text)
-            return True
-        if not env.stdin.isatty():
-            env.out(text)
-            raise PostpipeError(
-                "refusing to send without confirmation",
-                hint="run it in a terminal to answer, or pass --yes",
-            )
-        print(env.redact(text), file=env.stdout)  # the question needs its plan, with -q too
-        env.stdout.write("Send now? [y/N] ")
-        env.stdout.flush()
-        return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
+    confirm = _confirmer(
+        env, args.yes or args.dry_run, "Send now?", "refusing to send without confirmation"
+    )
 
     return _run(args, env, lambda p: p.send_one(args.slug), confirm=confirm)
 
@@ -357,20 +364,12 @@ def cmd_report(args: argparse.Namespace, env: Env) -> int:
 def cmd_unsubscribe(args: argparse.Namespace, env: Env) -> int:
     from .unsubscribe import unsubscribe
 
-    def confirm(text: str) -> bool:
-        if args.yes:
-            env.out(text)
-            return True
-        if not env.stdin.isatty():
-            env.out(text)
-            raise PostpipeError(
-                "refusing to take addresses off the suppression list without confirmation",
-                hint="run it in a terminal to answer, or pass --yes",
-            )
-        print(env.redact(text), file=env.stdout)
-        env.stdout.write("Remove? [y/N] ")
-        env.stdout.flush()
-        return env.stdin.readline().strip().lower() in ("y", "yes", "j", "ja")
+    confirm = _confirmer(
+        env,
+        args.yes,
+        "Remove?",
+        "refusing to take addresses off the suppression list without confirmation",
+    )
 
     return unsubscribe(
         _settings(args, env),

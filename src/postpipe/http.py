@@ -173,7 +173,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether *host* is localhost or a loopback address (plain text is allowed only there)."""
     host = host.rstrip(".").lower()
     if host == "localhost":
         return True
@@ -204,7 +205,7 @@ def check_base_url(url: str, variable: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         raise ConfigError(f"{variable} must be an https:// URL, got {shown!r}", hint=hint)
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"{variable} uses plain http:// to {host}; credentials would travel unencrypted",
             hint=hint,

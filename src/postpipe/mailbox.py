@@ -41,6 +41,7 @@ from flufl.bounce import all_failures
 
 from .errors import AuthError, ConfigError, ProviderError
 from .headers import parse_address
+from .http import is_loopback
 from .keys import slug_of
 from .redact import Redactor
 from .suppression import BOUNCED_HARD, COMPLAINED, UNSUBSCRIBED, Suppressions, list_key
@@ -270,17 +271,6 @@ def _own_text(msg: Message) -> str:
 # -- IMAP ---------------------------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def configured(settings: Settings) -> bool:
     """Whether a mailbox is set up (``IMAP_HOST``)."""
     return bool(settings.imap_host)
@@ -295,7 +285,7 @@ class Mailbox:
         self.host = settings.imap_host or ""
         self.security = settings.imap_security
         self.port = settings.imap_port or DEFAULT_PORTS[self.security]
-        if self.security == "none" and not _is_loopback(self.host):
+        if self.security == "none" and not is_loopback(self.host):
             raise ConfigError(
                 f"IMAP_SECURITY=none would send the IMAP password to {self.host} unencrypted",
                 hint="use IMAP_SECURITY=ssl or starttls (none is only for 127.0.0.1/localhost)",

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import AuthError, ConfigError, ProviderError
 from ..headers import MailAddress, header_problem, parse_address, require_address
+from ..http import is_loopback
 from ..keys import IdempotencyKey
 from ..redact import Redactor
 from ..signing import DkimSigner
@@ -203,17 +204,6 @@ def read_recipients(path: Path) -> list[Recipient]:
             hint="fix or remove those rows; nothing was sent",
         )
     return out
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _listing(items: list[str]) -> str:
@@ -486,7 +476,7 @@ class SmtpServer:
                 "SMTP_USER is set but SMTP_PASSWORD is not",
                 hint="set SMTP_PASSWORD, or unset SMTP_USER to send without AUTH",
             )
-        if self.user and self.security == "none" and not _is_loopback(self.host):
+        if self.user and self.security == "none" and not is_loopback(self.host):
             raise ConfigError(
                 f"SMTP_SECURITY=none would send the SMTP password to {self.host} unencrypted",
                 hint="use SMTP_SECURITY=starttls or ssl (none is only for 127.0.0.1/localhost)",
