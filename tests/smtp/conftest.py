@@ -92,3 +92,21 @@ def trust(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Pa
     """Trust the test certificate in this process (as SSL_CERT_FILE does for postpipe)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     return certificate[0]
+
+
+@pytest.fixture
+def setup(tmp_path: Path, smtp_server: Callable[..., SmtpServer], trust: Path) -> Iterator[Any]:
+    """``setup(rows, security, **server_options)``: a recipients CSV, a real server and a
+    ledger (``test_smtp.Setup``), closed at the end."""
+    from test_smtp import Setup
+
+    made: list[Setup] = []
+
+    def make(rows: list[tuple[str, str]], security: str = "starttls", **options: Any) -> Setup:
+        s = Setup(tmp_path, smtp_server(security, **options), rows)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.ledger.close()

@@ -29,8 +29,7 @@ def dsn(
     """A Postfix bounce of one message to ``recipient`` (hard 5.1.1 / soft 4.2.2)."""
     status = "5.1.1" if hard else "4.2.2"
     diagnostic = (
-        "smtp; 550 5.1.1 <{0}>: Recipient address rejected: User unknown in virtual "
-        "mailbox table"
+        "smtp; 550 5.1.1 <{0}>: Recipient address rejected: User unknown in virtual mailbox table"
         if hard
         else "smtp; 452 4.2.2 <{0}>: Mailbox full"
     ).format(recipient)

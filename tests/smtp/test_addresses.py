@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_smtp import KEY, UNSUB, outgoing, recipients_csv, setup  # noqa: F401 - a fixture
+from test_smtp import KEY, UNSUB, outgoing, recipients_csv
 
 from postpipe.errors import PostpipeError, ProviderError
 from postpipe.targets.smtp import NO_SMTPUTF8

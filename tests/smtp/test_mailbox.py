@@ -124,9 +124,7 @@ def test_a_wrong_password_is_an_auth_error_without_the_password(
     assert "wrong-" not in caught.value.render()
 
 
-def test_an_untrusted_certificate_is_a_clear_error(
-    dovecot: Dovecot, tmp_path: Path
-) -> None:
+def test_an_untrusted_certificate_is_a_clear_error(dovecot: Dovecot, tmp_path: Path) -> None:
     settings = settings_for(tmp_path, dovecot, "ssl")
     with pytest.raises(Exception, match="certificate of 127.0.0.1.* is not trusted"):
         Mailbox(settings).connect()  # SSL_CERT_FILE not set here
@@ -217,8 +215,12 @@ def test_a_mailbox_that_fails_never_stops_a_due_send(tmp_path: Path, smtp_server
     from dovecot import free_port
 
     site.env.update(
-        {"IMAP_HOST": "127.0.0.1", "IMAP_PORT": str(free_port()), "IMAP_USER": "news",
-         "IMAP_PASSWORD": "imap-secret-77c1"}  # fmt: skip
+        {
+            "IMAP_HOST": "127.0.0.1",
+            "IMAP_PORT": str(free_port()),
+            "IMAP_USER": "news",
+            "IMAP_PASSWORD": "imap-secret-77c1",
+        }  # fmt: skip
     )
     site.write_post("alpha.md", news_post("alpha", send_at=at(hours=-1)))
     result = site.run("send", "--due")

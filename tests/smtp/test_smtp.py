@@ -89,20 +89,6 @@ class Setup:
         )
 
 
-@pytest.fixture
-def setup(tmp_path: Path, smtp_server, trust):  # type: ignore[no-untyped-def]
-    made: list[Setup] = []
-
-    def make(rows: list[tuple[str, str]], security: str = "starttls", **options) -> Setup:  # type: ignore[no-untyped-def]
-        s = Setup(tmp_path, smtp_server(security, **options), rows)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.ledger.close()
-
-
 ROWS = [("ann@example.org", "Ann Åberg"), ("bo+news@example.org", ""), ("cy@example.org", "Cy")]
 
 
@@ -258,10 +244,8 @@ def test_configuration_errors_name_the_variable(setup, tmp_path: Path) -> None: 
 # a real postpipe process killed mid-list, then resumed
 
 
-def test_killed_run_resumes_and_mails_nobody_twice(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    server = smtp_server("starttls", hold=0.25)
-    rows = [(f"member{i}@example.org", f"Member {i}") for i in range(6)]
-    csv_path = recipients_csv(tmp_path, rows)
+def cli_site(tmp_path: Path, server: SmtpServer, csv_path: Path) -> Site:
+    """A site whose post ``alpha`` is due, sending through *server* to *csv_path*."""
     env = {
         **base_env(tmp_path),
         **server.env(csv_path),
@@ -273,11 +257,14 @@ def test_killed_run_resumes_and_mails_nobody_twice(tmp_path: Path, smtp_server) 
     (root / "posts" / "alpha.md").write_text(
         news_post("alpha", send_at=at(hours=-1)), encoding="utf-8"
     )
-    site = Site(root=root, env=env)
+    return Site(root=root, env=env)
 
+
+def killed_mid_list(site: Site, server: SmtpServer) -> None:
+    """``send --due`` SIGKILLed while the third message waits inside DATA for its 250."""
     proc = site.popen("send", "--due")
     try:
-        for _ in range(3):  # the third message is inside DATA, waiting for its 250
+        for _ in range(3):
             wait_for(
                 lambda: server.handler.in_data.acquire(timeout=0.05),
                 20,
@@ -289,6 +276,15 @@ def test_killed_run_resumes_and_mails_nobody_twice(tmp_path: Path, smtp_server) 
     finally:
         proc.kill()
         proc.communicate(timeout=5)
+
+
+def test_killed_run_resumes_and_mails_nobody_twice(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server("starttls", hold=0.25)
+    rows = [(f"member{i}@example.org", f"Member {i}") for i in range(6)]
+    csv_path = recipients_csv(tmp_path, rows)
+    site = cli_site(tmp_path, server, csv_path)
+
+    killed_mid_list(site, server)
     assert server.handler.to() == [e for e, _ in rows[:3]]
     row = site.status()["alpha"]
     assert row["newsletter"] == "sending"  # the claim was committed before the first DATA
@@ -315,33 +311,9 @@ def test_killed_run_resumes_without_mailing_anyone_suppressed(tmp_path: Path, sm
     server = smtp_server("starttls", hold=0.25)
     rows = [(f"member{i}@example.org", f"Member {i}") for i in range(6)]
     csv_path = recipients_csv(tmp_path, rows)
-    env = {
-        **base_env(tmp_path),
-        **server.env(csv_path),
-        "POSTPIPE_UNSUBSCRIBE_URL": UNSUB,
-        "POSTPIPE_SMTP_RATE": "100",
-    }
-    root = tmp_path / "site"
-    (root / "posts").mkdir(parents=True)
-    (root / "posts" / "alpha.md").write_text(
-        news_post("alpha", send_at=at(hours=-1)), encoding="utf-8"
-    )
-    site = Site(root=root, env=env)
+    site = cli_site(tmp_path, server, csv_path)
 
-    proc = site.popen("send", "--due")
-    try:
-        for _ in range(3):  # the third message is inside DATA, waiting for its 250
-            wait_for(
-                lambda: server.handler.in_data.acquire(timeout=0.05),
-                20,
-                "a message to arrive",
-                proc,
-            )
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        proc.kill()
-        proc.communicate(timeout=5)
+    killed_mid_list(site, server)
     assert server.handler.to() == [e for e, _ in rows[:3]]
 
     # member0 got it already; member4 has not yet: neither is mailed from now on
@@ -357,7 +329,7 @@ def test_killed_run_resumes_without_mailing_anyone_suppressed(tmp_path: Path, sm
     assert site.status()["alpha"]["newsletter"] == "sent"
 
     # a later newsletter, sent by cron: the suppressed two are left out
-    (root / "posts" / "beta.md").write_text(
+    (site.root / "posts" / "beta.md").write_text(
         news_post("beta", send_at=at(minutes=-1)), encoding="utf-8"
     )
     later = site.run("send", "--due")

@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from test_smtp import cli_site
+
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 if str(FAKES) not in sys.path:
     sys.path.insert(0, str(FAKES))
-from sitekit import Site, at, base_env, describe, news_post  # noqa: E402
-
-UNSUB = "https://news.example.org/unsubscribe?email={email}"
+from sitekit import at, describe  # noqa: E402
 
 
 def test_smtp_report_counts_delivered_and_refused(tmp_path: Path, smtp_server, trust) -> None:  # type: ignore[no-untyped-def]
@@ -22,18 +22,7 @@ def test_smtp_report_counts_delivered_and_refused(tmp_path: Path, smtp_server, t
         "email,name\nann@example.org,Ann\nbo@example.org,Bo\ncy@example.org,Cy\n",
         encoding="utf-8",
     )
-    env = {
-        **base_env(tmp_path),
-        **server.env(csv_path),
-        "POSTPIPE_UNSUBSCRIBE_URL": UNSUB,
-        "POSTPIPE_SMTP_RATE": "100",
-    }
-    root = tmp_path / "site"
-    (root / "posts").mkdir(parents=True)
-    (root / "posts" / "alpha.md").write_text(
-        news_post("alpha", send_at=at(hours=-1)), encoding="utf-8"
-    )
-    site = Site(root=root, env=env)
+    site = cli_site(tmp_path, server, csv_path)
     site.run("send", "--due")
     assert sorted(server.handler.to()) == ["bo@example.org", "cy@example.org"]
 

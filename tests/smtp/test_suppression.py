@@ -13,7 +13,7 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_smtp import ROWS, Setup, outgoing
+from test_smtp import ROWS, outgoing
 
 from postpipe.cli import Env, main
 from postpipe.errors import ConfigError
@@ -30,20 +30,6 @@ from postpipe.suppression import (
 KEY = IdempotencyKey.for_newsletter("alpha", "test:")
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 LIST = "list.csv"
-
-
-@pytest.fixture
-def setup(tmp_path: Path, smtp_server, trust):  # type: ignore[no-untyped-def]
-    made: list[Setup] = []
-
-    def make(rows: list[tuple[str, str]], security: str = "starttls", **options) -> Setup:  # type: ignore[no-untyped-def]
-        s = Setup(tmp_path, smtp_server(security, **options), rows)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.ledger.close()
 
 
 # ---------------------------------------------------------------------------
