@@ -48,7 +48,7 @@ def cache_key(settings: Settings, drafts: bool) -> str:
     """Everything that changes every render: version, templates, settings."""
     parts = [__version__, str(FORMAT), str(drafts)]
     for f in FIELDS:
-        if not f.secret:
+        if not f.secret and f.attr:
             parts.append(f"{f.env}={getattr(settings, f.attr)!r}")
     # the code itself: an upgrade or a local edit of postpipe renders everything again
     for path in sorted(_PACKAGE.rglob("*.py")):
@@ -85,11 +85,13 @@ class Entry:
     email: EmailFacts | None = None
     date: datetime | None = None
     url: str = ""
+    lang: str = ""
+    translation_key: str | None = None
 
 
 def outputs_of(r: RenderedPost) -> dict[str, str]:
     """Digest of every output file of one post, by path under the build folder."""
-    out = {f"site/{r.slug}/index.html": digest(r.page)}
+    out = {f"site/{r.path}index.html": digest(r.page)}
     for asset in r.assets.values():
         out[f"site/{asset.name}"] = asset.digest
     if r.email is not None:
@@ -138,6 +140,8 @@ def prepare(r: RenderedPost, findings: Iterable[Finding]) -> Prepared:
         email=r.email_facts(),
         date=r.date,
         url=r.url,
+        lang=r.post.lang,
+        translation_key=r.post.translation_key,
     )
     ok = not any(f.level == ERROR for f in findings)
     return Prepared(

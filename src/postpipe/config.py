@@ -273,6 +273,14 @@ FIELDS: tuple[Field, ...] = (
         group="targets",
     ),
     Field(
+        "POSTPIPE_OUTBOX_DIR_<LANG>",
+        "",
+        None,
+        "Per language (e.g. POSTPIPE_OUTBOX_DIR_SV): where the .eml files of newsletters in "
+        "that language are written; without it, POSTPIPE_OUTBOX_DIR.",
+        group="targets",
+    ),
+    Field(
         "POSTPIPE_HTTP_TIMEOUT",
         "http_timeout",
         "30",
@@ -329,6 +337,14 @@ FIELDS: tuple[Field, ...] = (
         group="mailchimp",
     ),
     Field(
+        "MAILCHIMP_LIST_ID_<LANG>",
+        "",
+        None,
+        "Per language (e.g. MAILCHIMP_LIST_ID_SV): the audience of newsletters in that "
+        "language; without it, MAILCHIMP_LIST_ID. A post's newsletter.list wins.",
+        group="mailchimp",
+    ),
+    Field(
         "MAILCHIMP_BASE_URL",
         "mailchimp_base_url",
         None,
@@ -354,11 +370,34 @@ FIELDS: tuple[Field, ...] = (
         group="listmonk",
     ),
     Field(
+        "LISTMONK_LIST_IDS_<LANG>",
+        "",
+        None,
+        "Per language (e.g. LISTMONK_LIST_IDS_SV): the lists of newsletters in that "
+        "language; without it, LISTMONK_LIST_IDS. A post's newsletter.list wins.",
+        group="listmonk",
+    ),
+    Field(
         "BUTTONDOWN_API_KEY",
         "buttondown_api_key",
         None,
         "Buttondown API key.",
         secret=True,
+        group="buttondown",
+    ),
+    Field(
+        "BUTTONDOWN_TAG",
+        "buttondown_tag",
+        None,
+        "Buttondown subscriber tag a newsletter goes to (default: every subscriber).",
+        group="buttondown",
+    ),
+    Field(
+        "BUTTONDOWN_TAG_<LANG>",
+        "",
+        None,
+        "Per language (e.g. BUTTONDOWN_TAG_SV): the subscriber tag of newsletters in that "
+        "language; without it, BUTTONDOWN_TAG.",
         group="buttondown",
     ),
     Field(
@@ -372,6 +411,14 @@ FIELDS: tuple[Field, ...] = (
     Field("BREVO_API_KEY", "brevo_api_key", None, "Brevo API key.", secret=True, group="brevo"),
     Field(
         "BREVO_LIST_IDS", "brevo_list_ids", None, "Comma-separated Brevo list ids.", group="brevo"
+    ),
+    Field(
+        "BREVO_LIST_IDS_<LANG>",
+        "",
+        None,
+        "Per language (e.g. BREVO_LIST_IDS_SV): the lists of newsletters in that "
+        "language; without it, BREVO_LIST_IDS. A post's newsletter.list wins.",
+        group="brevo",
     ),
     Field(
         "BREVO_BASE_URL",
@@ -407,6 +454,14 @@ FIELDS: tuple[Field, ...] = (
         group="smtp",
     ),
     Field(
+        "SMTP_RECIPIENTS_FILE_<LANG>",
+        "",
+        None,
+        "Per language (e.g. SMTP_RECIPIENTS_FILE_SV): the recipients of newsletters in "
+        "that language; without it, SMTP_RECIPIENTS_FILE.",
+        group="smtp",
+    ),
+    Field(
         "POSTPIPE_SMTP_RATE",
         "smtp_rate",
         "5",
@@ -416,7 +471,20 @@ FIELDS: tuple[Field, ...] = (
     ),
 )
 
-_BY_ENV = {f.env: f for f in FIELDS}
+_BY_ENV = {f.env: f for f in FIELDS if f.attr}
+#: a variable with ``_<LANG>`` appended is the list of that language (DESIGN §3);
+#: the settings table documents it as ``<VARIABLE>_<LANG>`` (a Field without ``attr``)
+LIST_VARIABLES = {
+    "outbox": "POSTPIPE_OUTBOX_DIR",
+    "mailchimp": "MAILCHIMP_LIST_ID",
+    "listmonk": "LISTMONK_LIST_IDS",
+    "buttondown": "BUTTONDOWN_TAG",
+    "brevo": "BREVO_LIST_IDS",
+    "smtp": "SMTP_RECIPIENTS_FILE",
+}
+_PER_LANG = re.compile(
+    rf"(?P<var>{'|'.join(LIST_VARIABLES.values())})_(?P<lang>[A-Z]{{2,3}}(?:_[A-Z0-9]{{2,4}})?)"
+)
 
 
 @dataclass(frozen=True)
@@ -465,7 +533,36 @@ class Settings:
     smtp_security: str = "starttls"
     smtp_recipients_file: str | None = None
     smtp_rate: float = 5.0
+    buttondown_tag: str | None = None
+    #: ``(VARIABLE_LANG, value)`` of every per-language list variable that is set
+    lang_lists: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()
+
+    def newsletter_list(
+        self, lang: str, own: str | None = None, target: str | None = None
+    ) -> str | None:
+        """The list a newsletter in ``lang`` goes to on ``target`` (default
+        ``POSTPIPE_LIST``): the post's own ``newsletter.list``, else the list
+        variable with ``_<LANG>`` appended (``MAILCHIMP_LIST_ID_SV``), else None:
+        the target's own default (the plain variable). The one place a list is chosen."""
+        if own:
+            return own
+        var = LIST_VARIABLES.get(target or self.list)
+        if var is None:
+            return None
+        wanted = f"{var}_{lang.upper().replace('-', '_')}"
+        base = f"{var}_{lang.split('-')[0].upper()}"
+        found = dict(self.lang_lists)
+        return found.get(wanted) or found.get(base)
+
+    def language_lists(self, target: str | None = None) -> dict[str, str]:
+        """``LANG → list`` of the per-language variables of ``target``."""
+        var = LIST_VARIABLES.get(target or self.list, "")
+        return {
+            name.removeprefix(f"{var}_"): value
+            for name, value in self.lang_lists
+            if name.startswith(f"{var}_")
+        }
 
     @property
     def sender_name(self) -> str:
@@ -520,7 +617,14 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
 
     values: dict[str, Any] = {}
     errors: list[ConfigError] = []
+    lang_lists = []
+    for name in sorted(merged):
+        if _PER_LANG.fullmatch(name) and merged[name].strip():
+            lang_lists.append((name, merged[name].strip()))
+    values["lang_lists"] = tuple(lang_lists)
     for f in FIELDS:
+        if not f.attr:  # documents a family of variables (``MAILCHIMP_LIST_ID_<LANG>``)
+            continue
         raw = merged.get(f.env)
         if raw is None or (raw == "" and f.env not in _EMPTY_ALLOWED):
             raw = f.default
@@ -546,7 +650,12 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
     warnings = []
     known = set(_BY_ENV)
     for name in sorted(merged):
-        if name.startswith("POSTPIPE_") and name not in known and name not in _INTERNAL_ENV:
+        if (
+            name.startswith("POSTPIPE_")
+            and name not in known
+            and name not in _INTERNAL_ENV
+            and not _PER_LANG.fullmatch(name)
+        ):
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             warnings.append(f"unknown variable {name}{hint}")

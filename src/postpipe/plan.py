@@ -15,10 +15,12 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 
 from .assets import Asset, digest
 from .build import EmailFacts, post_files
 from .checks import ERROR, Finding
+from .content import Post
 from .errors import ErrorGroup, PostpipeError
 from .keys import IdempotencyKey
 from .ledger import CMS as KIND_CMS
@@ -26,6 +28,7 @@ from .ledger import LIST as KIND_LIST
 from .ledger import MISSED, PREPARED, PUBLISHED, SCHEDULED, SENDING, SENT, Item, Snapshot
 from .site import Broken, Site, SitePost
 from .targets.base import PostPush, RemoteRef, used_assets
+from .translations import base_lang
 
 # -- what is asked ---------------------------------------------------------------------
 
@@ -379,9 +382,11 @@ class _Planner:
         if ahead and not self.t.schedules:
             return [Wait(p.slug, dated=p.date)], None, False
         item = self.snap.get(p.slug, KIND_CMS, self.t.cms)
+        editions = self.editions(p)
+        content_hash = digest(p.page_digest, *editions) if editions else p.page_digest
         if (
             item
-            and item.content_hash == p.page_digest
+            and item.content_hash == content_hash
             and item.remote_id
             and item.state in (PUBLISHED, SCHEDULED)
             and (item.state == SCHEDULED) == ahead
@@ -390,15 +395,26 @@ class _Planner:
         known = None
         if item and item.remote_id and item.state in (PUBLISHED, SCHEDULED):
             known = RemoteRef(id=item.remote_id, url=item.remote_url or "", data=item.data)
-        push = push_of(p, self.now)
+        push = push_of(p, self.now, editions)
         actions: list[Action] = []
         if self.t.media_target is not None:
             for asset in used_assets(push):
                 if (self.t.media_target, asset.digest) not in self.snap.media:
                     alt = push.image_alt if push.image and asset.name == push.image.name else ""
                     actions.append(UploadMedia(p.slug, asset, alt))
-        actions.append(PushPost(p.slug, push, known, p.page_digest))
+        actions.append(PushPost(p.slug, push, known, content_hash))
         return actions, None, True
+
+    def editions(self, p: SitePost) -> dict[str, str]:
+        """The post's other editions for the CMS body: ``label → URL``, the URL
+        where the CMS has that edition, else where the site shows it (the next
+        publish links the CMS's once it is pushed)."""
+        out = {}
+        for tr in p.translations:
+            item = self.snap.get(tr["slug"], KIND_CMS, self.t.cms)
+            url = item.remote_url if item and item.remote_url else tr["url"]
+            out[f"{tr['lang']}|{tr['label']}"] = url
+        return out
 
     def campaign_step(self, p: SitePost, url: str | None) -> list[Action]:
         """Prepare the campaign unless the ledger has it as it would be now."""
@@ -444,7 +460,7 @@ class _Planner:
 def idempotency_key(list_target: str, slug: str, list_id: str | None) -> IdempotencyKey:
     """The key of a post's newsletter: from its slug and its list only, so it is
     stable across runs, a deleted ledger and a changed ``POSTPIPE_SITE_URL``."""
-    return IdempotencyKey.for_newsletter(slug, f"{list_target}:{list_id or ''}")
+    return IdempotencyKey.for_newsletter(slug, f"{list_target}:{list_id or ''}", list_id)
 
 
 def newsletter_key(
@@ -452,7 +468,7 @@ def newsletter_key(
 ) -> IdempotencyKey:
     """The key the ledger has for the newsletter, else the one it gets."""
     if item and item.idem_key:
-        return IdempotencyKey.stored(slug, item.idem_key)
+        return IdempotencyKey.stored(slug, item.idem_key, list_id)
     return idempotency_key(list_target, slug, list_id)
 
 
@@ -497,8 +513,9 @@ def checked(
     return skipped, ready
 
 
-def push_of(p: SitePost, now: datetime) -> PostPush:
-    """The frozen, self-contained input of a CMS push: body, page files, images, alt text."""
+def push_of(p: SitePost, now: datetime, editions: Mapping[str, str] | None = None) -> PostPush:
+    """The frozen, self-contained input of a CMS push: body, page files, images, alt
+    text; ``editions`` (``"lang|label" → URL``) are linked at the end of the body."""
     rendered = p.rendered
     post = rendered.post
     assets = tuple(sorted(rendered.assets.values(), key=lambda a: a.name))
@@ -509,7 +526,7 @@ def push_of(p: SitePost, now: datetime) -> PostPush:
         title=post.title,
         date=post.date,
         scheduled=post.date > now,
-        body_html=p.body_html,
+        body_html=p.body_html + editions_html(editions or {}),
         summary=p.view.summary,
         tags=post.tags,
         categories=post.categories,
@@ -521,7 +538,31 @@ def push_of(p: SitePost, now: datetime) -> PostPush:
         email_files={
             name: pic.email for name, pic in rendered.pictures.items() if pic.email is not None
         },
+        lang_tag=lang_tag(post, p.site.settings.lang),
     )
+
+
+def lang_tag(post: Post, default_lang: str) -> str | None:
+    """``lang-sv`` for an edition of a translated post or a post not in the site's
+    language: how the CMS records the language (Ghost: internal tag ``#lang-sv``)."""
+    if post.translation_key or base_lang(post.lang) != base_lang(default_lang):
+        return f"lang-{post.lang.lower()}"
+    return None
+
+
+def editions_html(editions: Mapping[str, str]) -> str:
+    """The links from a post's body to its editions in other languages (the CMS
+    has no language switch of its own)."""
+    if not editions:
+        return ""
+    links = []
+    for key, url in editions.items():
+        lang, label = key.split("|", 1)
+        links.append(
+            f'<a href="{escape(url)}" hreflang="{escape(lang)}" lang="{escape(lang)}">'
+            f"{escape(label)}</a>"
+        )
+    return '\n<p class="translations">' + " · ".join(links) + "</p>"
 
 
 def media_urls(

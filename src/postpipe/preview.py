@@ -817,7 +817,7 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
                 "ok": entry.ok,
                 "chips": _chips(entry, status),
                 "counts": _counts(entry.findings),
-                "blog_href": snap.builder.site.href(f"{post.slug}/") if post and entry.ok else "",
+                "blog_href": _blog_href(snap, post) if post and entry.ok else "",
             }
         )
     drafts = sum(r["draft"] for r in rows)
@@ -830,6 +830,11 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
         drafts=drafts,
         root=str(snap.settings.root),
     )
+
+
+def _blog_href(snap: Snapshot, post: Post) -> str:
+    site = snap.builder.site
+    return site.href(site.post_path(post.slug, post.lang))
 
 
 def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
@@ -861,8 +866,8 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         "post.html",
         **ctx,
         shape="post",
-        blog_src=snap.builder.site.href(f"{r.slug}/") + "?embed",
-        blog_href=snap.builder.site.href(f"{r.slug}/"),
+        blog_src=snap.builder.site.href(r.path) + "?embed",
+        blog_href=snap.builder.site.href(r.path),
         email=_email_view(snap, r),
         email_src=f"{PREFIX}/email/{quote(entry.key)}",
         share=_share_view(snap, r),

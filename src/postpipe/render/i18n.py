@@ -34,6 +34,8 @@ LABELS: dict[str, dict[str, str]] = {
         "calendar_file": "Calendar file (.ics)",
         "google_calendar": "Google Calendar",
         "outlook_calendar": "Outlook.com",
+        "read_in": "Read in English",
+        "languages": "Languages",
     },
     "sv": {
         "contents": "Innehåll",
@@ -64,6 +66,8 @@ LABELS: dict[str, dict[str, str]] = {
         "calendar_file": "Kalenderfil (.ics)",
         "google_calendar": "Google Kalender",
         "outlook_calendar": "Outlook.com",
+        "read_in": "Läs på svenska",
+        "languages": "Språk",
     },
 }
 
@@ -141,3 +145,13 @@ def format_when(start: datetime | None, end: datetime | None, lang: str) -> str:
     else:
         days = f"{format_date(start, lang)} – {format_date(end, lang)}"
     return f"{days}, {_time(start)}–{_time(end)}" if has_time else days
+
+
+def language_name(lang: str) -> str:
+    """The language's name in itself: ``svenska``, ``English``."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(lang.replace("-", "_")).get_display_name() or lang
+    except (ValueError, UnknownLocaleError):
+        return lang

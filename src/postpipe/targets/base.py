@@ -67,6 +67,9 @@ class PostPush:
     #: an image's name → its email file (≤ 1200 px): uploaded beside the image, so a
     #: newsletter sent with this CMS links a file sized for mail
     email_files: Mapping[str, Asset] = field(default_factory=dict)
+    #: the post's language as a tag (``lang-sv``) for a post with editions in other
+    #: languages or not in the site's language; None: no language tag
+    lang_tag: str | None = None
 
 
 #: A provider status postpipe does not know: counted as possibly sent, never sent again.

@@ -239,6 +239,20 @@ class Smtp(MailingList):
         self.recipients_file = settings.path(settings.smtp_recipients_file or "")
         self.rate = settings.smtp_rate
 
+    def _recipients_file(self, list_id: str | None) -> Path:
+        """The recipients of a newsletter's list: ``SMTP_RECIPIENTS_FILE``, or the
+        ``SMTP_RECIPIENTS_FILE_<LANG>`` the settings chose for its language."""
+        if not list_id:
+            return self.recipients_file
+        if list_id in self.settings.language_lists(self.name).values():
+            return self.settings.path(list_id)
+        raise ProviderError(
+            f"newsletter.list is {list_id!r}, but the smtp target sends to "
+            "SMTP_RECIPIENTS_FILE (or SMTP_RECIPIENTS_FILE_<LANG>) only",
+            target=self.name,
+            hint="remove newsletter.list from the post",
+        )
+
     # -- the protocol ----------------------------------------------------------------
     def recipients_count(self) -> int:
         return len(read_recipients(self.recipients_file))
@@ -248,7 +262,7 @@ class Smtp(MailingList):
         states = self._states(key.slug)
         if not states:
             return None
-        recipients = read_recipients(self.recipients_file)
+        recipients = read_recipients(self._recipients_file(key.list_id))
         pending = [r for r in recipients if states.get(r.key) not in FINAL]
         counts = _counts(recipients, states)
         return Campaign(
@@ -260,14 +274,7 @@ class Smtp(MailingList):
     ) -> Campaign:
         """Nothing to create: check the unsubscribe link and the recipients file."""
         require_unsubscribe(email, email.unsubscribe_url, self.name)
-        if email.list_id:
-            raise ProviderError(
-                f"newsletter.list is {email.list_id!r}, but the smtp target sends to "
-                "SMTP_RECIPIENTS_FILE only",
-                target=self.name,
-                hint="remove newsletter.list from the post",
-            )
-        count = len(read_recipients(self.recipients_file))
+        count = len(read_recipients(self._recipients_file(email.list_id)))
         if existing is not None:
             return existing
         return Campaign(key=key.value, remote_id=None, status="draft", data={"recipients": count})
@@ -280,7 +287,7 @@ class Smtp(MailingList):
                 hint="run it through postpipe send",
             )
         slug = email.slug
-        recipients = read_recipients(self.recipients_file)
+        recipients = read_recipients(self._recipients_file(email.list_id))
         states = self._states(slug)
         todo = [r for r in recipients if states.get(r.key) not in FINAL]
         started_before = any(s in (SENT, SENDING, FAILED) for s in states.values())

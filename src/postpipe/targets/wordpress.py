@@ -107,7 +107,7 @@ class WordPressCMS(HostedCMS):
             "status": self.status_for(post),
             "date_gmt": post.date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
             "categories": [self._term("categories", n) for n in post.categories],
-            "tags": [self._term("tags", n) for n in post.tags],
+            "tags": [self._term("tags", n) for n in _with_lang(post)],
             "featured_media": featured,
         }
         item = self._save(post, existing, body)
@@ -295,3 +295,8 @@ def _ascii(filename: str) -> str:
     folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
     safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in folded).strip("-.")
     return safe or "image"
+
+
+def _with_lang(post: PostPush) -> list[str]:
+    """The post's tags and its language tag (``lang-sv``), once each."""
+    return list(dict.fromkeys([*post.tags, *([post.lang_tag] if post.lang_tag else [])]))
