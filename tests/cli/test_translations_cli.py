@@ -189,9 +189,7 @@ def test_sitemap_lists_every_page_with_alternates(built):
     assert {f"{SITE}/", f"{SITE}/sv/", f"{SITE}/sv/inbjudan/", f"{SITE}/invitation/"} <= set(urls)
     assert f"{SITE}/sv/tags/safety/" in urls
     for loc in (f"{SITE}/invitation/", f"{SITE}/sv/inbjudan/"):
-        links = {
-            link.get("hreflang"): link.get("href") for link in urls[loc].findall("x:link", ns)
-        }
+        links = {link.get("hreflang"): link.get("href") for link in urls[loc].findall("x:link", ns)}
         assert links == {
             "en": f"{SITE}/invitation/",
             "sv": f"{SITE}/sv/inbjudan/",
