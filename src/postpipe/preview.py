@@ -57,6 +57,7 @@ from .config import Settings
 from .content import Post
 from .errors import ContentError, ErrorGroup, PostpipeError
 from .paths import content_problem
+from .preview_languages import group_rows, translation_links
 from .render.templating import PACKAGE_TEMPLATES
 from .site import Site, load_site
 
@@ -821,6 +822,7 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
             }
         )
     drafts = sum(r["draft"] for r in rows)
+    rows = group_rows(rows, snap.ordered())  # a post's editions in other languages together
     return _page(
         "index.html",
         **_base_context(preview, snap, "*"),
@@ -871,6 +873,7 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         email=_email_view(snap, r),
         email_src=f"{PREFIX}/email/{quote(entry.key)}",
         share=_share_view(snap, r),
+        translations=translation_links(entry, snap.ordered(), PREFIX),
     )
 
 

@@ -72,7 +72,7 @@ def test_smtp_sends_each_language_to_its_recipients(tmp_path: Path, smtp_server)
     assert "Read in English:\nhttps://news.example.org/invitation/" in text
     # a second run finds them sent: nobody is mailed twice
     assert site.ok("send", "--due") == ""
-    assert len(server.handler.to()) == 4
+    assert len(server.handler.to()) == 5
 
 
 def test_outbox_writes_each_language_to_its_folder(tmp_path: Path) -> None:
