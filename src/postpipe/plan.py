@@ -383,7 +383,8 @@ class _Planner:
             return [Wait(p.slug, dated=p.date)], None, False
         item = self.snap.get(p.slug, KIND_CMS, self.t.cms)
         editions = self.editions(p)
-        content_hash = digest(p.page_digest, *editions) if editions else p.page_digest
+        links = (f"{label}={url}" for label, url in sorted(editions.items()))
+        content_hash = digest(p.page_digest, *links) if editions else p.page_digest
         if (
             item
             and item.content_hash == content_hash
