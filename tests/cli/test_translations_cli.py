@@ -258,3 +258,21 @@ def test_translations_that_disagree_on_the_event_are_a_warning(tmp_path):
     agreed = make(tmp_path / "agreed", PAIR)
     out = json.loads(run(agreed, "check", "--json").stdout)
     assert not [f for f in out if f["rule"] == "translation-mismatch"]
+
+
+def test_a_new_translation_updates_the_cached_edition(tmp_path):
+    """The English page was built (and cached) alone; adding its Swedish edition
+    re-renders it with the alternates and the switch, and removing it again takes
+    them away: no stale page from the render cache."""
+    root = make(tmp_path, {"2026-04-20-invitation.md": EN})
+    assert run(root, "build").returncode == 0
+    built = root / "build"
+    assert alternates(page(built, "invitation")) == {}
+    make(root, {"2026-04-20-inbjudan.md": SV})
+    assert run(root, "build").returncode == 0
+    assert set(alternates(page(built, "invitation"))) == {"en", "sv", "x-default"}
+    (root / "posts/2026-04-20-inbjudan.md").unlink()
+    assert run(root, "build").returncode == 0
+    assert alternates(page(built, "invitation")) == {}
+    assert not page(built, "invitation").xpath('//nav[@class="lang-switch"]')
+    assert not (built / "site/sv").exists()
