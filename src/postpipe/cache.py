@@ -48,7 +48,7 @@ def cache_key(settings: Settings, drafts: bool) -> str:
     """Everything that changes every render: version, templates, settings."""
     parts = [__version__, str(FORMAT), str(drafts)]
     for f in FIELDS:
-        if not f.secret and f.attr:
+        if not f.secret:
             parts.append(f"{f.env}={getattr(settings, f.attr)!r}")
     # the code itself: an upgrade or a local edit of postpipe renders everything again
     for path in sorted(_PACKAGE.rglob("*.py")):

@@ -167,6 +167,9 @@ class Field:
     parse: Callable[[str], Any] = _str
     secret: bool = False
     group: str = "general"
+    #: a family of variables, one per language (``MAILCHIMP_LIST_ID_<LANG>``): read
+    #: together into ``Settings.lang_lists``, documented here once
+    per_language: bool = False
 
 
 FIELDS: tuple[Field, ...] = (
@@ -274,10 +277,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "POSTPIPE_OUTBOX_DIR_<LANG>",
-        "",
+        "lang_lists",
         None,
         "Per language (e.g. POSTPIPE_OUTBOX_DIR_SV): where the .eml files of newsletters in "
         "that language are written; without it, POSTPIPE_OUTBOX_DIR.",
+        per_language=True,
         group="targets",
     ),
     Field(
@@ -338,10 +342,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "MAILCHIMP_LIST_ID_<LANG>",
-        "",
+        "lang_lists",
         None,
         "Per language (e.g. MAILCHIMP_LIST_ID_SV): the audience of newsletters in that "
         "language; without it, MAILCHIMP_LIST_ID. A post's newsletter.list wins.",
+        per_language=True,
         group="mailchimp",
     ),
     Field(
@@ -371,10 +376,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "LISTMONK_LIST_IDS_<LANG>",
-        "",
+        "lang_lists",
         None,
         "Per language (e.g. LISTMONK_LIST_IDS_SV): the lists of newsletters in that "
         "language; without it, LISTMONK_LIST_IDS. A post's newsletter.list wins.",
+        per_language=True,
         group="listmonk",
     ),
     Field(
@@ -394,10 +400,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "BUTTONDOWN_TAG_<LANG>",
-        "",
+        "lang_lists",
         None,
         "Per language (e.g. BUTTONDOWN_TAG_SV): the subscriber tag of newsletters in that "
         "language; without it, BUTTONDOWN_TAG.",
+        per_language=True,
         group="buttondown",
     ),
     Field(
@@ -414,10 +421,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "BREVO_LIST_IDS_<LANG>",
-        "",
+        "lang_lists",
         None,
         "Per language (e.g. BREVO_LIST_IDS_SV): the lists of newsletters in that "
         "language; without it, BREVO_LIST_IDS. A post's newsletter.list wins.",
+        per_language=True,
         group="brevo",
     ),
     Field(
@@ -455,10 +463,11 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "SMTP_RECIPIENTS_FILE_<LANG>",
-        "",
+        "lang_lists",
         None,
         "Per language (e.g. SMTP_RECIPIENTS_FILE_SV): the recipients of newsletters in "
         "that language; without it, SMTP_RECIPIENTS_FILE.",
+        per_language=True,
         group="smtp",
     ),
     Field(
@@ -471,9 +480,9 @@ FIELDS: tuple[Field, ...] = (
     ),
 )
 
-_BY_ENV = {f.env: f for f in FIELDS if f.attr}
+_BY_ENV = {f.env: f for f in FIELDS if not f.per_language}
 #: a variable with ``_<LANG>`` appended is the list of that language (DESIGN §3);
-#: the settings table documents it as ``<VARIABLE>_<LANG>`` (a Field without ``attr``)
+#: the settings table documents it as ``<VARIABLE>_<LANG>`` (``Field.per_language``)
 LIST_VARIABLES = {
     "outbox": "POSTPIPE_OUTBOX_DIR",
     "mailchimp": "MAILCHIMP_LIST_ID",
@@ -623,7 +632,7 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
             lang_lists.append((name, merged[name].strip()))
     values["lang_lists"] = tuple(lang_lists)
     for f in FIELDS:
-        if not f.attr:  # documents a family of variables (``MAILCHIMP_LIST_ID_<LANG>``)
+        if f.per_language:  # read above, into lang_lists
             continue
         raw = merged.get(f.env)
         if raw is None or (raw == "" and f.env not in _EMPTY_ALLOWED):
