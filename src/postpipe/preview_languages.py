@@ -13,7 +13,8 @@ from .render.i18n import language_name
 
 
 class _Entry(Protocol):
-    key: str
+    @property
+    def key(self) -> str: ...
 
     @property
     def post(self) -> Post | None: ...
