@@ -491,6 +491,7 @@ LIST_VARIABLES = {
     "brevo": "BREVO_LIST_IDS",
     "smtp": "SMTP_RECIPIENTS_FILE",
 }
+_NUMERIC_LISTS = ("LISTMONK_LIST_IDS", "BREVO_LIST_IDS")
 _PER_LANG = re.compile(
     rf"(?P<var>{'|'.join(LIST_VARIABLES.values())})_(?P<lang>[A-Z]{{2,3}}(?:_[A-Z0-9]{{2,4}})?)"
 )
@@ -628,8 +629,19 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
     errors: list[ConfigError] = []
     lang_lists = []
     for name in sorted(merged):
-        if _PER_LANG.fullmatch(name) and merged[name].strip():
-            lang_lists.append((name, merged[name].strip()))
+        found = _PER_LANG.fullmatch(name)
+        value = merged[name].strip()
+        if not found or not value:
+            continue
+        if found["var"] in _NUMERIC_LISTS and not re.fullmatch(r"\d+(\s*,\s*\d+)*", value):
+            shown = found["var"]
+            errors.append(
+                ConfigError(
+                    f"{name}={value!r} is not valid: expected comma-separated numeric list ids",
+                    hint=f"set {name} like {shown}, e.g. {name}=3 or {name}=3,7",
+                )
+            )
+        lang_lists.append((name, value))
     values["lang_lists"] = tuple(lang_lists)
     for f in FIELDS:
         if f.per_language:  # read above, into lang_lists

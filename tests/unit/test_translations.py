@@ -121,3 +121,14 @@ def test_paths_and_groups() -> None:
     assert groups.in_language("k", "sv-FI").slug == "a"  # type: ignore[union-attr]
     assert groups.signature("k") == "en:b|sv:a"
     assert groups.editions(None) == ()
+
+
+def test_a_malformed_language_list_names_its_variable(tmp_path: Path) -> None:
+    import pytest
+
+    from postpipe.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        settings(tmp_path, POSTPIPE_LIST="brevo", BREVO_LIST_IDS_SV="seven")
+    assert "BREVO_LIST_IDS_SV='seven' is not valid" in caught.value.message
+    assert caught.value.hint is not None and "BREVO_LIST_IDS_SV=3" in caught.value.hint
