@@ -15,7 +15,6 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 
 from .assets import Asset, digest
 from .build import EmailFacts, post_files
@@ -27,7 +26,7 @@ from .ledger import CMS as KIND_CMS
 from .ledger import LIST as KIND_LIST
 from .ledger import MISSED, PREPARED, PUBLISHED, SCHEDULED, SENDING, SENT, Item, Snapshot
 from .site import Broken, Site, SitePost
-from .targets.base import PostPush, RemoteRef, used_assets
+from .targets.base import Edition, PostPush, RemoteRef, used_assets
 from .translations import base_lang
 
 # -- what is asked ---------------------------------------------------------------------
@@ -382,9 +381,8 @@ class _Planner:
         if ahead and not self.t.schedules:
             return [Wait(p.slug, dated=p.date)], None, False
         item = self.snap.get(p.slug, KIND_CMS, self.t.cms)
-        editions = self.editions(p)
-        links = (f"{label}={url}" for label, url in sorted(editions.items()))
-        content_hash = digest(p.page_digest, *links) if editions else p.page_digest
+        editions = editions_of(p)
+        content_hash = digest(p.page_digest, *map(repr, editions)) if editions else p.page_digest
         if (
             item
             and item.content_hash == content_hash
@@ -405,17 +403,6 @@ class _Planner:
                     actions.append(UploadMedia(p.slug, asset, alt))
         actions.append(PushPost(p.slug, push, known, content_hash))
         return actions, None, True
-
-    def editions(self, p: SitePost) -> dict[str, str]:
-        """The post's other editions for the CMS body: ``label → URL``, the URL
-        where the CMS has that edition, else where the site shows it (the next
-        publish links the CMS's once it is pushed)."""
-        out = {}
-        for tr in p.translations:
-            item = self.snap.get(tr["slug"], KIND_CMS, self.t.cms)
-            url = item.remote_url if item and item.remote_url else tr["url"]
-            out[f"{tr['lang']}|{tr['label']}"] = url
-        return out
 
     def campaign_step(self, p: SitePost, url: str | None) -> list[Action]:
         """Prepare the campaign unless the ledger has it as it would be now."""
@@ -514,9 +501,9 @@ def checked(
     return skipped, ready
 
 
-def push_of(p: SitePost, now: datetime, editions: Mapping[str, str] | None = None) -> PostPush:
+def push_of(p: SitePost, now: datetime, editions: tuple[Edition, ...] = ()) -> PostPush:
     """The frozen, self-contained input of a CMS push: body, page files, images, alt
-    text; ``editions`` (``"lang|label" → URL``) are linked at the end of the body."""
+    text, and the post's editions in other languages."""
     rendered = p.rendered
     post = rendered.post
     assets = tuple(sorted(rendered.assets.values(), key=lambda a: a.name))
@@ -527,7 +514,7 @@ def push_of(p: SitePost, now: datetime, editions: Mapping[str, str] | None = Non
         title=post.title,
         date=post.date,
         scheduled=post.date > now,
-        body_html=p.body_html + editions_html(editions or {}),
+        body_html=p.body_html,
         summary=p.view.summary,
         tags=post.tags,
         categories=post.categories,
@@ -540,6 +527,7 @@ def push_of(p: SitePost, now: datetime, editions: Mapping[str, str] | None = Non
             name: pic.email for name, pic in rendered.pictures.items() if pic.email is not None
         },
         lang_tag=lang_tag(post, p.site.settings.lang),
+        editions=editions,
     )
 
 
@@ -551,19 +539,10 @@ def lang_tag(post: Post, default_lang: str) -> str | None:
     return None
 
 
-def editions_html(editions: Mapping[str, str]) -> str:
-    """The links from a post's body to its editions in other languages (the CMS
-    has no language switch of its own)."""
-    if not editions:
-        return ""
-    links = []
-    for key, url in editions.items():
-        lang, label = key.split("|", 1)
-        links.append(
-            f'<a href="{escape(url)}" hreflang="{escape(lang)}" lang="{escape(lang)}">'
-            f"{escape(label)}</a>"
-        )
-    return '\n<p class="translations">' + " · ".join(links) + "</p>"
+def editions_of(p: SitePost) -> tuple[Edition, ...]:
+    """The post's editions in other languages, as a CMS links them: by slug, so the
+    link is right whichever edition reaches the CMS first."""
+    return tuple(Edition(t["lang"], t["label"], t["slug"]) for t in p.translations)
 
 
 def media_urls(

@@ -46,6 +46,15 @@ class RemoteRef:
 
 
 @dataclass(frozen=True)
+class Edition:
+    """The post in another language, for a link from its body (``lang-switch``)."""
+
+    lang: str
+    label: str  # "Read in English", in the edition's own language
+    slug: str
+
+
+@dataclass(frozen=True)
 class PostPush:
     """What a CMS needs to create or update one post."""
 
@@ -70,6 +79,9 @@ class PostPush:
     #: the post's language as a tag (``lang-sv``) for a post with editions in other
     #: languages or not in the site's language; None: no language tag
     lang_tag: str | None = None
+    #: the post's editions in other languages: a hosted CMS links them at the end of
+    #: the body, at its own URL of each (``HostedCMS.editions_html``)
+    editions: tuple[Edition, ...] = ()
 
 
 #: A provider status postpipe does not know: counted as possibly sent, never sent again.

@@ -154,7 +154,7 @@ class GhostCMS(HostedCMS):
 
     def upsert(self, post: PostPush, existing: RemoteRef | None) -> RemoteRef:
         images = {asset.name: self._image(asset) for asset in used_assets(post)}
-        body = rewrite_assets(post.body_html, post.assets, images)
+        body = rewrite_assets(post.body_html, post.assets, images) + self.editions_html(post)
         fields: dict[str, Any] = {
             "title": post.title,
             "slug": post.slug,
