@@ -141,12 +141,13 @@ def test_bad_configuration_is_a_user_error(sample_site):
 def test_build_samples(sample_site):
     result = run("build", cwd=sample_site)
     assert result.returncode == 0, output(result)
-    assert re.search(r"Built 4 posts into build/site/?", result.stdout), result.stdout
-    assert re.search(r"3 newsletters into build/newsletters/?", result.stdout), result.stdout
+    assert re.search(r"Built 5 posts into build/site/?", result.stdout), result.stdout
+    assert re.search(r"4 newsletters into build/newsletters/?", result.stdout), result.stdout
     assert "draft" in result.stdout  # the draft was left out, and it says so
     assert (sample_site / "build/site/index.html").is_file()
     assert (sample_site / "build/site/feed.xml").is_file()
-    assert len(list((sample_site / "build/newsletters").glob("*.html"))) == 3
+    assert len(list((sample_site / "build/newsletters").glob("*.html"))) == 4
+    assert (sample_site / "build/site/sv/feed.xml").is_file()  # the Swedish posts' own feed
 
 
 def test_build_out_and_drafts(sample_site, tmp_path):

@@ -22,6 +22,7 @@ from .paths import content_problem, locate_image
 from .render import blog, i18n
 from .render.images import EMAIL_MAX, ImageStore, Picture
 from .render.templating import PACKAGE_TEMPLATES, make_env, render
+from .translations import Edition, Translations, post_path, section
 
 if TYPE_CHECKING:  # Markdown, lxml and Jinja load when something is rendered
     import jinja2
@@ -66,6 +67,11 @@ class RenderedPost:
     @property
     def date(self) -> datetime:
         return self.post.date
+
+    @property
+    def path(self) -> str:
+        """The page's folder under the site: ``slug/`` or ``sv/slug/`` (DESIGN §7)."""
+        return str(self.view["path"])
 
     @property
     def info(self) -> blog.PostView:
@@ -136,6 +142,7 @@ class Builder:
             scratch=image_scratch,
         )
         self.static = self._static_assets()
+        self._translations: tuple[Mapping[Path, PostLink], Translations] | None = None
         css = self.static.get("style.css")
         base_path = urlsplit(settings.site_url).path.rstrip("/")
         self.site = blog.SiteInfo(
@@ -208,8 +215,18 @@ class Builder:
                 if target is None and refusal is not None:
                     refused.append((path, f"link '{path}' {refusal.reason}", _POST_LINK_HINT))
                 return None
+            assert target is not None
             seen_links.append((str(source), slug))
-            return self.site.href(f"{slug}/")
+            lang = target.lang
+            seen_links.append((f"lang:{source}", lang))
+            key = target.translation_key
+            if key:  # the edition in the linking post's language, when there is one
+                index = self.translations(links)
+                seen_links.append((f"group:{key}", index.signature(key)))
+                same = index.in_language(key, post.lang)
+                if same is not None:
+                    slug, lang = same.slug, same.lang
+            return self.site.href(post_path(slug, lang, self.site.lang))
 
         return Resolver(image=image, post=other, asset_href=lambda a: self.site.href(a.name))
 
@@ -235,6 +252,13 @@ class Builder:
                 self._add_picture(img.path, assets, pictures, email_width)
                 deps.append(str(img.path))
         resolver = self.resolver(post, by_source, assets, deps, seen_links, refused, pictures)
+        editions: tuple[Edition, ...] = ()
+        if post.translation_key:
+            index = self.translations(by_source)
+            editions = index.editions(post.translation_key)
+            seen_links.append(
+                (f"group:{post.translation_key}", index.signature(post.translation_key))
+            )
         result = self.markup.convert(post.body, resolver, post.lang)
         from .render.markup import first_paragraph
 
@@ -254,6 +278,7 @@ class Builder:
             site=self.site,
             pictures=pictures,
             share=share,
+            editions=editions,
         )
         page = blog.render_post_page(self.env, view, self.site)
         rendered = RenderedPost(
@@ -271,6 +296,15 @@ class Builder:
         if post.newsletter is not None:
             rendered.email = self.render_email(rendered, view_url=view_url, list_target=list_target)
         return rendered
+
+    def translations(self, by_source: Mapping[Path, PostLink]) -> Translations:
+        """The ``translation_key`` groups of these posts (computed once per mapping)."""
+        if self._translations is None or self._translations[0] is not by_source:
+            self._translations = (
+                by_source,
+                Translations.of(by_source.values(), drafts=self.drafts),
+            )
+        return self._translations[1]
 
     def _add_picture(
         self,
@@ -372,7 +406,7 @@ class Builder:
         for r in rendered:
             files.update(post_files(r))
         listed = [r.view for r in rendered if not r.info.draft]
-        files.update(self.list_files([r.view for r in rendered], listed[: blog.FEED_ENTRIES]))
+        files.update(self.list_files([r.view for r in rendered], listed))
         return files
 
     def list_files(
@@ -380,23 +414,34 @@ class Builder:
     ) -> dict[str, FileContent]:
         """Index, tag and category pages, feed, sitemap, 404 and static files.
 
-        ``views`` need no ``html``; ``feed_views`` (the newest non-draft posts) do.
+        ``views`` need no ``html``; ``feed_views`` (the newest non-draft posts of
+        each language) do. Each language other than the default has its pages
+        and feed under ``<lang>/`` (DESIGN §7).
         """
         files: dict[str, FileContent] = {}
         listed = [v for v in views if not v["draft"]]
         for asset in self.static.values():
             files[asset.name] = asset.source
-        for path, html in blog.render_lists(self.env, list(views), self.site).items():
-            files[path] = html.encode()
-        files["feed.xml"] = blog.atom_feed(list(feed_views), self.site)
-        entries: list[tuple[str, Any]] = [("", listed[0]["date"] if listed else None)]
-        entries += [(f"{v['slug']}/", v["date"]) for v in listed]
+        homes: list[tuple[str, Any]] = []
+        for lang, members in self.by_language(views).items():
+            site = self.site.for_lang(lang)
+            for path, html in blog.render_lists(self.env, members, site).items():
+                files[path] = html.encode()
+            feed = [v for v in feed_views if section(v["lang"], self.site.lang) == site.section]
+            files[f"{site.section}feed.xml"] = blog.atom_feed(feed[: blog.FEED_ENTRIES], site)
+            newest = [v for v in members if not v["draft"]]
+            homes.append((site.section, newest[0]["date"] if newest else None))
+        entries: list[tuple[str, Any]] = homes[:1]
+        entries += [(v.get("path") or f"{v['slug']}/", v["date"]) for v in listed]
+        entries += homes[1:]
+        terms = tuple(f"{sec}{kind}/" for sec, _ in homes for kind in ("tags", "categories"))
         entries += [
             (p.removesuffix("index.html"), None)
             for p in sorted(files)
-            if p.startswith(("tags/", "categories/")) and p.endswith("index.html")
+            if p.startswith(terms) and p.endswith("index.html")
         ]
-        files["sitemap.xml"] = blog.sitemap(entries, self.site)
+        alternates = {v["path"]: v["alternates"] for v in listed if v.get("alternates")}
+        files["sitemap.xml"] = blog.sitemap(entries, self.site, alternates)
         files["404.html"] = render(
             self.env,
             "blog/list.html",
@@ -407,9 +452,19 @@ class Builder:
         ).encode()
         return files
 
+    def by_language(self, views: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+        """The views per language section, the default language first (even with no posts)."""
+        out: dict[str, list[Mapping[str, Any]]] = {self.site.lang: []}
+        first: dict[str, str] = {"": self.site.lang}
+        for v in views:
+            lang = first.setdefault(section(v["lang"], self.site.lang), v["lang"])
+            out.setdefault(lang, []).append(v)
+        return out
+
 
 class PostLink(Protocol):
-    """What a link to another post needs to know about it (read-only: posts are frozen)."""
+    """What a link to another post needs to know about it (a ``Post`` or ``site.Link``;
+    read-only: posts are frozen)."""
 
     @property
     def slug(self) -> str: ...
@@ -417,10 +472,19 @@ class PostLink(Protocol):
     @property
     def draft(self) -> bool: ...
 
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def translation_key(self) -> str | None: ...
+
+    @property
+    def rel(self) -> str: ...
+
 
 def post_files(r: RenderedPost) -> dict[str, FileContent]:
     """The page of one post and the files it uses, by path under ``site/``."""
-    files: dict[str, FileContent] = {f"{r.slug}/index.html": r.page.encode()}
+    files: dict[str, FileContent] = {f"{r.path}index.html": r.page.encode()}
     for asset in r.assets.values():
         files[asset.name] = asset.source
     files.update(event_files(r))
@@ -434,7 +498,7 @@ def event_files(r: RenderedPost) -> dict[str, FileContent]:
     if not calendar.is_invitation(r.post):
         return {}
     event = calendar.CalendarEvent.of(r.post, r.info.url, r.info.summary)
-    return {f"{r.slug}/{calendar.ICS_NAME}": calendar.ics(event)}
+    return {f"{r.path}{calendar.ICS_NAME}": calendar.ics(event)}
 
 
 SPEAKER_PX = 96  # twice the 48 px a speaker photo is shown at

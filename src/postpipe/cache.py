@@ -85,11 +85,13 @@ class Entry:
     email: EmailFacts | None = None
     date: datetime | None = None
     url: str = ""
+    lang: str = ""
+    translation_key: str | None = None
 
 
 def outputs_of(r: RenderedPost) -> dict[str, str]:
     """Digest of every output file of one post, by path under the build folder."""
-    out = {f"site/{r.slug}/index.html": digest(r.page)}
+    out = {f"site/{r.path}index.html": digest(r.page)}
     for asset in r.assets.values():
         out[f"site/{asset.name}"] = asset.digest
     if r.email is not None:
@@ -138,6 +140,8 @@ def prepare(r: RenderedPost, findings: Iterable[Finding]) -> Prepared:
         email=r.email_facts(),
         date=r.date,
         url=r.url,
+        lang=r.post.lang,
+        translation_key=r.post.translation_key,
     )
     ok = not any(f.level == ERROR for f in findings)
     return Prepared(

@@ -188,6 +188,9 @@ class Field:
     parse: Callable[[str], Any] = _str
     secret: bool = False
     group: str = "general"
+    #: a family of variables, one per language (``MAILCHIMP_LIST_ID_<LANG>``): read
+    #: together into ``Settings.lang_lists``, documented here once
+    per_language: bool = False
 
 
 FIELDS: tuple[Field, ...] = (
@@ -294,6 +297,15 @@ FIELDS: tuple[Field, ...] = (
         group="targets",
     ),
     Field(
+        "POSTPIPE_OUTBOX_DIR_<LANG>",
+        "lang_lists",
+        None,
+        "Per language (e.g. POSTPIPE_OUTBOX_DIR_SV): where the .eml files of newsletters in "
+        "that language are written; without it, POSTPIPE_OUTBOX_DIR.",
+        per_language=True,
+        group="targets",
+    ),
+    Field(
         "POSTPIPE_HTTP_TIMEOUT",
         "http_timeout",
         "30",
@@ -350,6 +362,15 @@ FIELDS: tuple[Field, ...] = (
         group="mailchimp",
     ),
     Field(
+        "MAILCHIMP_LIST_ID_<LANG>",
+        "lang_lists",
+        None,
+        "Per language (e.g. MAILCHIMP_LIST_ID_SV): the audience of newsletters in that "
+        "language; without it, MAILCHIMP_LIST_ID. A post's newsletter.list wins.",
+        per_language=True,
+        group="mailchimp",
+    ),
+    Field(
         "MAILCHIMP_BASE_URL",
         "mailchimp_base_url",
         None,
@@ -384,11 +405,36 @@ FIELDS: tuple[Field, ...] = (
         group="listmonk",
     ),
     Field(
+        "LISTMONK_LIST_IDS_<LANG>",
+        "lang_lists",
+        None,
+        "Per language (e.g. LISTMONK_LIST_IDS_SV): the lists of newsletters in that "
+        "language; without it, LISTMONK_LIST_IDS. A post's newsletter.list wins.",
+        per_language=True,
+        group="listmonk",
+    ),
+    Field(
         "BUTTONDOWN_API_KEY",
         "buttondown_api_key",
         None,
         "Buttondown API key.",
         secret=True,
+        group="buttondown",
+    ),
+    Field(
+        "BUTTONDOWN_TAG",
+        "buttondown_tag",
+        None,
+        "Buttondown subscriber tag a newsletter goes to (default: every subscriber).",
+        group="buttondown",
+    ),
+    Field(
+        "BUTTONDOWN_TAG_<LANG>",
+        "lang_lists",
+        None,
+        "Per language (e.g. BUTTONDOWN_TAG_SV): the subscriber tag of newsletters in that "
+        "language; without it, BUTTONDOWN_TAG.",
+        per_language=True,
         group="buttondown",
     ),
     Field(
@@ -402,6 +448,15 @@ FIELDS: tuple[Field, ...] = (
     Field("BREVO_API_KEY", "brevo_api_key", None, "Brevo API key.", secret=True, group="brevo"),
     Field(
         "BREVO_LIST_IDS", "brevo_list_ids", None, "Comma-separated Brevo list ids.", group="brevo"
+    ),
+    Field(
+        "BREVO_LIST_IDS_<LANG>",
+        "lang_lists",
+        None,
+        "Per language (e.g. BREVO_LIST_IDS_SV): the lists of newsletters in that "
+        "language; without it, BREVO_LIST_IDS. A post's newsletter.list wins.",
+        per_language=True,
+        group="brevo",
     ),
     Field(
         "BREVO_BASE_URL",
@@ -434,6 +489,15 @@ FIELDS: tuple[Field, ...] = (
         "smtp_recipients_file",
         None,
         "CSV of recipients with an 'email' and an optional 'name' column.",
+        group="smtp",
+    ),
+    Field(
+        "SMTP_RECIPIENTS_FILE_<LANG>",
+        "lang_lists",
+        None,
+        "Per language (e.g. SMTP_RECIPIENTS_FILE_SV): the recipients of newsletters in "
+        "that language; without it, SMTP_RECIPIENTS_FILE.",
+        per_language=True,
         group="smtp",
     ),
     Field(
@@ -496,7 +560,21 @@ FIELDS: tuple[Field, ...] = (
     ),
 )
 
-_BY_ENV = {f.env: f for f in FIELDS}
+_BY_ENV = {f.env: f for f in FIELDS if not f.per_language}
+#: a variable with ``_<LANG>`` appended is the list of that language (DESIGN §3);
+#: the settings table documents it as ``<VARIABLE>_<LANG>`` (``Field.per_language``)
+LIST_VARIABLES = {
+    "outbox": "POSTPIPE_OUTBOX_DIR",
+    "mailchimp": "MAILCHIMP_LIST_ID",
+    "listmonk": "LISTMONK_LIST_IDS",
+    "buttondown": "BUTTONDOWN_TAG",
+    "brevo": "BREVO_LIST_IDS",
+    "smtp": "SMTP_RECIPIENTS_FILE",
+}
+_NUMERIC_LISTS = ("LISTMONK_LIST_IDS", "BREVO_LIST_IDS")
+_PER_LANG = re.compile(
+    rf"(?P<var>{'|'.join(LIST_VARIABLES.values())})_(?P<lang>[A-Z]{{2,3}}(?:_[A-Z0-9]{{2,4}})?)"
+)
 
 
 @dataclass(frozen=True)
@@ -554,7 +632,36 @@ class Settings:
     imap_password: str | None = field(default=None, repr=False)
     imap_folder: str = "INBOX"
     imap_security: str = "ssl"
+    buttondown_tag: str | None = None
+    #: ``(VARIABLE_LANG, value)`` of every per-language list variable that is set
+    lang_lists: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()
+
+    def newsletter_list(
+        self, lang: str, own: str | None = None, target: str | None = None
+    ) -> str | None:
+        """The list a newsletter in ``lang`` goes to on ``target`` (default
+        ``POSTPIPE_LIST``): the post's own ``newsletter.list``, else the list
+        variable with ``_<LANG>`` appended (``MAILCHIMP_LIST_ID_SV``), else None:
+        the target's own default (the plain variable). The one place a list is chosen."""
+        if own:
+            return own
+        var = LIST_VARIABLES.get(target or self.list)
+        if var is None:
+            return None
+        wanted = f"{var}_{lang.upper().replace('-', '_')}"
+        base = f"{var}_{lang.split('-')[0].upper()}"
+        found = dict(self.lang_lists)
+        return found.get(wanted) or found.get(base)
+
+    def language_lists(self, target: str | None = None) -> dict[str, str]:
+        """``LANG → list`` of the per-language variables of ``target``."""
+        var = LIST_VARIABLES.get(target or self.list, "")
+        return {
+            name.removeprefix(f"{var}_"): value
+            for name, value in self.lang_lists
+            if name.startswith(f"{var}_")
+        }
 
     @property
     def sender_name(self) -> str:
@@ -609,7 +716,25 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
 
     values: dict[str, Any] = {}
     errors: list[ConfigError] = []
+    lang_lists = []
+    for name in sorted(merged):
+        found = _PER_LANG.fullmatch(name)
+        value = merged[name].strip()
+        if not found or not value:
+            continue
+        if found["var"] in _NUMERIC_LISTS and not re.fullmatch(r"\d+(\s*,\s*\d+)*", value):
+            shown = found["var"]
+            errors.append(
+                ConfigError(
+                    f"{name}={value!r} is not valid: expected comma-separated numeric list ids",
+                    hint=f"set {name} like {shown}, e.g. {name}=3 or {name}=3,7",
+                )
+            )
+        lang_lists.append((name, value))
+    values["lang_lists"] = tuple(lang_lists)
     for f in FIELDS:
+        if f.per_language:  # read above, into lang_lists
+            continue
         raw = merged.get(f.env)
         if raw is None or (raw == "" and f.env not in _EMPTY_ALLOWED):
             raw = f.default
@@ -635,7 +760,12 @@ def load_settings(root: str | Path = ".", environ: Mapping[str, str] | None = No
     warnings = []
     known = set(_BY_ENV)
     for name in sorted(merged):
-        if name.startswith("POSTPIPE_") and name not in known and name not in _INTERNAL_ENV:
+        if (
+            name.startswith("POSTPIPE_")
+            and name not in known
+            and name not in _INTERNAL_ENV
+            and not _PER_LANG.fullmatch(name)
+        ):
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             warnings.append(f"unknown variable {name}{hint}")

@@ -90,6 +90,7 @@ class Post:
     speakers: tuple[Speaker, ...] = ()
     newsletter: Newsletter | None = None
     share_image: Image | None = None  # the social card instead of the drawn one
+    translation_key: str | None = None  # editions in other languages share it (DESIGN §7)
     line_of: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, key: str) -> int:
@@ -350,6 +351,7 @@ POST_KEYS = (
     "speakers",
     "newsletter",
     "share_image",
+    "translation_key",
 )
 EVENT_KEYS = ("name", "start", "end", "location", "organisers", "url")
 SPEAKER_KEYS = ("name", "talk", "affiliation", "role", "url", "photo", "photo_alt")
@@ -612,6 +614,7 @@ class _PostReader(_FieldReader):
             tags=self.field(data, "tags", "tags", _str_list, ()),
             summary=self.field(data, "summary", "summary", _text) or None,
             draft=self.field(data, "draft", "draft", _bool, False),
+            translation_key=self.field(data, "translation_key", "translation_key", _text) or None,
         )
         send_at = newsletter.send_at if newsletter else None
         if send_at is not None and when is not None and send_at < when:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: ``<slug>-pp<10 hex>``: the form used before 0.2 (sha256 of "site_url|slug").
 _LEGACY = re.compile(r"(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)-pp[0-9a-f]{10}")
@@ -30,21 +30,26 @@ class IdempotencyKey:
 
     slug: str
     value: str
+    #: the list the newsletter goes to (None: the target's default), for targets that
+    #: look a campaign up in that list's own place (``smtp``, ``outbox``)
+    list_id: str | None = field(default=None, compare=False)
 
     @classmethod
-    def for_newsletter(cls, slug: str, list_name: str) -> IdempotencyKey:
+    def for_newsletter(
+        cls, slug: str, list_name: str, list_id: str | None = None
+    ) -> IdempotencyKey:
         """The key of ``slug``'s newsletter to ``list_name``.
 
         ``list_name`` names the audience: the target and the post's
         ``newsletter.list`` (or the target's default), e.g. ``"mailchimp:"``.
         """
         digest = hashlib.sha256(f"{slug}|{list_name}".encode()).hexdigest()[:10]
-        return cls(slug, f"{slug}-pk{digest}")
+        return cls(slug, f"{slug}-pk{digest}", list_id)
 
     @classmethod
-    def stored(cls, slug: str, value: str) -> IdempotencyKey:
+    def stored(cls, slug: str, value: str, list_id: str | None = None) -> IdempotencyKey:
         """A key read back from the ledger (any form, old or new)."""
-        return cls(slug, value)
+        return cls(slug, value, list_id)
 
     def matches(self, text: str | None) -> bool:
         """Whether a campaign name or tag at the provider is this newsletter's key.

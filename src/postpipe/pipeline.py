@@ -16,13 +16,14 @@ from pathlib import Path
 
 from .assets import digest, file_digest
 from .build import FileContent, RenderedPost
-from .cache import Prepared, build_files
-from .checks import ERROR, Finding, check_stylesheet, from_errors, sending, spam
+from .cache import Entry, Prepared, build_files
+from .checks import ERROR, Finding, check_stylesheet, from_errors, sending, spam, translations
 from .config import Settings
 from .errors import ErrorGroup, TemplateError
 from .render.blog import FEED_ENTRIES
 from .site import Site, load_site
 from .tempfiles import write_atomic
+from .translations import section
 
 # ---------------------------------------------------------------------------
 # build
@@ -50,9 +51,21 @@ class BuildReport:
         return errors, len(self.findings) - errors
 
 
+def _feed_entries(site: Site) -> list[Entry]:
+    """The newest non-draft posts of each language: what the feeds show."""
+    count: dict[str, int] = {}
+    out = []
+    for e in site.entries:
+        lang = section(e.lang, site.settings.lang)
+        if not e.draft and count.get(lang, 0) < FEED_ENTRIES:
+            count[lang] = count.get(lang, 0) + 1
+            out.append(e)
+    return out
+
+
 def _list_files(site: Site) -> dict[str, FileContent]:
     entries = site.entries
-    newest = [e for e in entries if not e.draft][:FEED_ENTRIES]
+    newest = _feed_entries(site)
     feed = [site.cache.load(e, keep=False).view for e in newest]
     files = site.builder.list_files(site.cache.views(entries), feed)
     return {f"site/{path}": content for path, content in files.items()}
@@ -175,7 +188,7 @@ def build_site(
                 stage.add(path, asset.source)
 
         # listing pages, feed and sitemap: re-rendered only when what they show changed
-        feed_bodies = [e.body for e in site.entries if not e.draft][:FEED_ENTRIES]
+        feed_bodies = [e.body for e in _feed_entries(site)]
         lists_key = digest(*(e.listing for e in site.entries), *feed_bodies, builder.site.css_href)
         outputs = cache.lists.get("outputs", {})
         if (
@@ -260,6 +273,7 @@ def check_site(
     findings += sending.sender_findings(settings)
     newsletters = (p.rendered for p in site.posts if p.email_facts() is not None)
     findings += spam.site_findings(settings, newsletters)
+    findings += translations.site_findings(p.post for p in site.posts if p.entry.translation_key)
     if links:
         from .checks import links as linkcheck
 

@@ -19,13 +19,15 @@ from datetime import datetime, timedelta
 from .assets import Asset, digest
 from .build import EmailFacts, post_files
 from .checks import ERROR, Finding
+from .content import Post
 from .errors import ErrorGroup, PostpipeError
 from .keys import IdempotencyKey
 from .ledger import CMS as KIND_CMS
 from .ledger import LIST as KIND_LIST
 from .ledger import MISSED, PREPARED, PUBLISHED, SCHEDULED, SENDING, SENT, Item, Snapshot
 from .site import Broken, Site, SitePost
-from .targets.base import PostPush, RemoteRef, used_assets
+from .targets.base import Edition, PostPush, RemoteRef, used_assets
+from .translations import base_lang
 
 # -- what is asked ---------------------------------------------------------------------
 
@@ -379,9 +381,11 @@ class _Planner:
         if ahead and not self.t.schedules:
             return [Wait(p.slug, dated=p.date)], None, False
         item = self.snap.get(p.slug, KIND_CMS, self.t.cms)
+        editions = editions_of(p)
+        content_hash = digest(p.page_digest, *map(repr, editions)) if editions else p.page_digest
         if (
             item
-            and item.content_hash == p.page_digest
+            and item.content_hash == content_hash
             and item.remote_id
             and item.state in (PUBLISHED, SCHEDULED)
             and (item.state == SCHEDULED) == ahead
@@ -390,14 +394,14 @@ class _Planner:
         known = None
         if item and item.remote_id and item.state in (PUBLISHED, SCHEDULED):
             known = RemoteRef(id=item.remote_id, url=item.remote_url or "", data=item.data)
-        push = push_of(p, self.now)
+        push = push_of(p, self.now, editions)
         actions: list[Action] = []
         if self.t.media_target is not None:
             for asset in used_assets(push):
                 if (self.t.media_target, asset.digest) not in self.snap.media:
                     alt = push.image_alt if push.image and asset.name == push.image.name else ""
                     actions.append(UploadMedia(p.slug, asset, alt))
-        actions.append(PushPost(p.slug, push, known, p.page_digest))
+        actions.append(PushPost(p.slug, push, known, content_hash))
         return actions, None, True
 
     def campaign_step(self, p: SitePost, url: str | None) -> list[Action]:
@@ -444,7 +448,7 @@ class _Planner:
 def idempotency_key(list_target: str, slug: str, list_id: str | None) -> IdempotencyKey:
     """The key of a post's newsletter: from its slug and its list only, so it is
     stable across runs, a deleted ledger and a changed ``POSTPIPE_SITE_URL``."""
-    return IdempotencyKey.for_newsletter(slug, f"{list_target}:{list_id or ''}")
+    return IdempotencyKey.for_newsletter(slug, f"{list_target}:{list_id or ''}", list_id)
 
 
 def newsletter_key(
@@ -452,7 +456,7 @@ def newsletter_key(
 ) -> IdempotencyKey:
     """The key the ledger has for the newsletter, else the one it gets."""
     if item and item.idem_key:
-        return IdempotencyKey.stored(slug, item.idem_key)
+        return IdempotencyKey.stored(slug, item.idem_key, list_id)
     return idempotency_key(list_target, slug, list_id)
 
 
@@ -497,8 +501,9 @@ def checked(
     return skipped, ready
 
 
-def push_of(p: SitePost, now: datetime) -> PostPush:
-    """The frozen, self-contained input of a CMS push: body, page files, images, alt text."""
+def push_of(p: SitePost, now: datetime, editions: tuple[Edition, ...] = ()) -> PostPush:
+    """The frozen, self-contained input of a CMS push: body, page files, images, alt
+    text, and the post's editions in other languages."""
     rendered = p.rendered
     post = rendered.post
     assets = tuple(sorted(rendered.assets.values(), key=lambda a: a.name))
@@ -521,7 +526,23 @@ def push_of(p: SitePost, now: datetime) -> PostPush:
         email_files={
             name: pic.email for name, pic in rendered.pictures.items() if pic.email is not None
         },
+        lang_tag=lang_tag(post, p.site.settings.lang),
+        editions=editions,
     )
+
+
+def lang_tag(post: Post, default_lang: str) -> str | None:
+    """``lang-sv`` for an edition of a translated post or a post not in the site's
+    language: how the CMS records the language (Ghost: internal tag ``#lang-sv``)."""
+    if post.translation_key or base_lang(post.lang) != base_lang(default_lang):
+        return f"lang-{post.lang.lower()}"
+    return None
+
+
+def editions_of(p: SitePost) -> tuple[Edition, ...]:
+    """The post's editions in other languages, as a CMS links them: by slug, so the
+    link is right whichever edition reaches the CMS first."""
+    return tuple(Edition(t["lang"], t["label"], t["slug"]) for t in p.translations)
 
 
 def media_urls(

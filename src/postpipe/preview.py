@@ -57,6 +57,7 @@ from .config import Settings
 from .content import Post
 from .errors import ContentError, ErrorGroup, PostpipeError
 from .paths import content_problem
+from .preview_languages import group_rows, translation_links
 from .render.templating import PACKAGE_TEMPLATES
 from .site import Site, load_site
 
@@ -835,11 +836,12 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
                 "ok": entry.ok,
                 "chips": _chips(entry, status),
                 "counts": _counts(entry.findings),
-                "blog_href": snap.builder.site.href(f"{post.slug}/") if post and entry.ok else "",
+                "blog_href": _blog_href(snap, post) if post and entry.ok else "",
                 "rates": rates(results.get(post.slug)) if post else "",
             }
         )
     drafts = sum(1 for r in rows if r["draft"])
+    rows = group_rows(rows, snap.ordered())  # a post's editions in other languages together
     return _page(
         "index.html",
         **_base_context(preview, snap, "*"),
@@ -849,6 +851,11 @@ def render_index(preview: Preview, snap: Snapshot) -> str:
         drafts=drafts,
         root=str(snap.settings.root),
     )
+
+
+def _blog_href(snap: Snapshot, post: Post) -> str:
+    site = snap.builder.site
+    return site.href(site.post_path(post.slug, post.lang))
 
 
 def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
@@ -884,11 +891,12 @@ def render_post_page(preview: Preview, snap: Snapshot, entry: PostEntry) -> str:
         results=results_panel(results[r.post.slug], results) if r.post.slug in results else None,
         **ctx,
         shape="post",
-        blog_src=snap.builder.site.href(f"{r.slug}/") + "?embed",
-        blog_href=snap.builder.site.href(f"{r.slug}/"),
+        blog_src=snap.builder.site.href(r.path) + "?embed",
+        blog_href=snap.builder.site.href(r.path),
         email=_email_view(snap, r),
         email_src=f"{PREFIX}/email/{quote(entry.key)}",
         share=_share_view(snap, r),
+        translations=translation_links(entry, snap.ordered(), PREFIX),
     )
 
 

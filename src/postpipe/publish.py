@@ -260,7 +260,7 @@ class ListSteps:
             reply_to=s.reply_address,
             view_url=view_url,
             unsubscribe_url=email.unsubscribe_url,
-            list_id=rendered.post.newsletter.list,
+            list_id=p.list_id,
         )
 
     def media(self, p: SitePost) -> dict[str, str]:
@@ -340,7 +340,7 @@ class ListSteps:
         if claim.action == "done":
             r.say(f"skip   {a.slug}: already sent {when(claim.item.sent_at)}")
             return
-        key = IdempotencyKey.stored(a.slug, claim.item.idem_key or str(a.key))
+        key = IdempotencyKey.stored(a.slug, claim.item.idem_key or str(a.key), a.key.list_id)
         # From here on the row is ours ("sending"). Whatever happens, it ends with a
         # state the next run can act on: sent, released to "prepared" (certainly not
         # sent) or left "sending" with the error (maybe sent: the next run asks the

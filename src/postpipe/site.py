@@ -15,12 +15,13 @@ import os
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from . import translations
 from .build import Builder, EmailFacts, RenderedPost
 from .cache import Entry, Prepared, RenderCache, cache_key, prepare, stat_of
 from .checks import ERROR, Finding, check_post
@@ -79,11 +80,29 @@ class SitePost:
         return any(f.level == ERROR for f in self.entry.findings)
 
     def email_facts(self) -> EmailFacts | None:
-        return self.entry.email
+        """The newsletter's facts, its list resolved for the post's language (§3)."""
+        facts = self.entry.email
+        if facts is None:
+            return None
+        return replace(facts, list_id=self.list_id)
+
+    @property
+    def list_id(self) -> str | None:
+        """The list this post's newsletter goes to (None: the target's default)."""
+        own = self.entry.email.list_id if self.entry.email else None
+        return self.site.settings.newsletter_list(self.entry.lang, own)
 
     @property
     def view(self) -> PostView:
         return self.site.view_of(self.entry)
+
+    @property
+    def translations(self) -> list[dict[str, str]]:
+        """The post's editions in other languages (``lang``, ``slug``, ``url``,
+        ``label``), from the index: no render is loaded."""
+        if not self.entry.translation_key:
+            return []
+        return list(self.site.listing(self.entry).get("translations") or [])
 
     @property
     def rendered(self) -> RenderedPost:
@@ -162,9 +181,17 @@ class Site:
         return {p.slug: p for p in self.posts}
 
     @cached_property
-    def _views(self) -> dict[str, PostView]:
+    def _listings(self) -> dict[str, dict[str, Any]]:
         views = self.cache.views(self.entries)  # one query for every post
-        return {e.rel: PostView.of(v) for e, v in zip(self.entries, views, strict=True)}
+        return {e.rel: v for e, v in zip(self.entries, views, strict=True)}
+
+    @cached_property
+    def _views(self) -> dict[str, PostView]:
+        return {rel: PostView.of(v) for rel, v in self._listings.items()}
+
+    def listing(self, entry: Entry) -> dict[str, Any]:
+        """The post's template view without its HTML (what listing pages show)."""
+        return self._listings[entry.rel]
 
     def view_of(self, entry: Entry) -> PostView:
         return self._views[entry.rel]
@@ -179,10 +206,9 @@ class Link:
 
     slug: str
     draft: bool
-
-
-def _effective(link: Link, drafts: bool) -> str | None:
-    return None if link.draft and not drafts else link.slug
+    lang: str = ""
+    translation_key: str | None = None
+    rel: str = ""
 
 
 def load_site(
@@ -260,9 +286,11 @@ def load_site(
     for path in paths:
         rel = rels[path]
         if rel in reused:
-            link = Link(reused[rel].slug, reused[rel].draft)
+            e = reused[rel]
+            link = Link(e.slug, e.draft, e.lang, e.translation_key, rel)
         elif rel in loaded:
-            link = Link(loaded[rel].slug, loaded[rel].draft)
+            p = loaded[rel]
+            link = Link(p.slug, p.draft, p.lang, p.translation_key, rel)
         else:
             continue
         slug_of[rel] = link.slug
@@ -281,11 +309,21 @@ def load_site(
             continue
         first[link.slug] = rel
         links[path] = link  # absolute: the site root is resolved
+
+    def key_line(rel: str) -> int:
+        post = loaded.get(rel) or read(root / rel, rel)[0]
+        return post.line("translation_key") if post is not None else 1
+
+    for rel, error in translations.duplicates(links.values(), key_line):
+        loaded.pop(rel, None)
+        reused.pop(rel, None)
+        links = {p: link for p, link in links.items() if link.rel != rel}
+        errors.setdefault(rel, []).append(error)
     if errors and all_or_nothing:
         raise ErrorGroup([e for rel in rels.values() for e in errors.get(rel, ())])
 
     # 3. a cached post whose links now point elsewhere is stale too
-    slugs = {str(p): _effective(link, drafts) for p, link in links.items()}
+    slugs = translations.link_state(links, drafts)
     for rel, entry in list(reused.items()):
         if any(slugs.get(p) != s for p, s in entry.links):
             del reused[rel]

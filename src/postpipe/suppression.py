@@ -233,7 +233,10 @@ def _row(row: sqlite3.Row | None) -> Suppressed | None:
 
 class ListSuppressions:
     """The smtp target's list's suppressions as its ``SuppressionList``; the list key
-    is read from the settings when first asked (other targets never ask)."""
+    is read from the settings when first asked (other targets never ask). One sender,
+    one mailbox: the list of ``SMTP_RECIPIENTS_FILE`` also applies to every
+    ``SMTP_RECIPIENTS_FILE_<LANG>``, so an unsubscribe or a bounce read from the mailbox
+    (which cannot say which language's list it came from) stops every edition."""
 
     def __init__(self, store: Suppressions, settings: Settings) -> None:
         self.store = store

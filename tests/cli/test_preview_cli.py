@@ -65,7 +65,7 @@ def test_port_0_prints_the_url_serves_and_stops_cleanly_on_ctrl_c(root: Path) ->
         line = first_line(proc)
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert found, line
-        assert "Previewing 5 posts" in line and "Ctrl-C" in line
+        assert "Previewing 6 posts" in line and "Ctrl-C" in line
         with urllib.request.urlopen(found.group(0), timeout=10) as res:
             assert res.status == 200 and b"Volunteer evening" in res.read()
     finally:

@@ -276,6 +276,7 @@ class FakeButtondown(FakeProvider):
             "body": body.get("body", ""),
             "description": body.get("description", ""),
             "metadata": body.get("metadata") or {},
+            "filters": body.get("filters") or {"filters": [], "groups": [], "predicate": "and"},
             "slug": body.get("slug") or f"email-{self._n}",
             "status": "draft",
             "publish_date": body.get("publish_date"),

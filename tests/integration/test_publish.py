@@ -73,8 +73,9 @@ def published(site: Site, listapi: API) -> Site:
 def test_first_publish_creates_posts_and_campaigns(site: Site, listapi: API) -> None:
     out = site.ok("publish")
     lines = out.splitlines()
-    for slug in ("alpha", "beta", "gamma"):
-        assert f"created {slug} → folder https://news.example.org/{slug}/" in lines, out
+    for path in ("alpha", "beta", "sv/gamma"):  # gamma is Swedish: under sv/ (issue 15)
+        slug = path.removeprefix("sv/")
+        assert f"created {slug} → folder https://news.example.org/{path}/" in lines, out
     assert "prepared alpha → fakelist campaign; due 2026-06-16 12:00+00:00" in lines
     assert "prepared beta → fakelist campaign" in lines
     assert not any("gamma → fakelist" in line or "delta" in line for line in lines), out
@@ -96,14 +97,16 @@ def test_first_publish_creates_posts_and_campaigns(site: Site, listapi: API) -> 
     for rel in (
         "alpha/index.html",
         "beta/index.html",
-        "gamma/index.html",
+        "sv/gamma/index.html",
+        "sv/index.html",
+        "sv/feed.xml",
         "index.html",
         "feed.xml",
         "sitemap.xml",
     ):
         assert rel in files
     assert not any(rel.startswith("delta") for rel in files)  # drafts are never published
-    assert 'lang="sv"' in (site.public / "gamma" / "index.html").read_text(encoding="utf-8")
+    assert 'lang="sv"' in (site.public / "sv/gamma/index.html").read_text(encoding="utf-8")
 
 
 def test_second_publish_without_edits_writes_nothing(site: Site, listapi: API) -> None:
@@ -264,7 +267,7 @@ def test_publish_goes_on_after_a_list_error(listapi: API, pp_site) -> None:
     result = site.run("publish")
     assert result.returncode == 1, describe(result)
     lines = result.stdout.splitlines()
-    assert "created gamma → folder https://news.example.org/gamma/" in lines
+    assert "created gamma → folder https://news.example.org/sv/gamma/" in lines
     assert sum(line.startswith("error  ") and "→ fakelist" in line for line in lines) == 2
     assert (site.public / "index.html").is_file()
     assert (site.public / "feed.xml").is_file()
@@ -359,5 +362,5 @@ def test_status_before_and_after_publishing(site: Site, listapi: API) -> None:
         "12:00",
         "https://news.example.org/beta/",
     ]
-    assert table["gamma"] == ["published", "none", "https://news.example.org/gamma/"]
+    assert table["gamma"] == ["published", "none", "https://news.example.org/sv/gamma/"]
     assert table["delta"] == ["draft", "not", "prepared"]

@@ -14,6 +14,7 @@ import pytest
 
 from postpipe.errors import TemplateError
 from postpipe.pipeline import build_site
+from postpipe.translations import section
 
 pytestmark = pytest.mark.unit
 
@@ -56,7 +57,7 @@ def posts(built):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def pages(built, posts):  # type: ignore[no-untyped-def]
-    return {slug: parse(built.site / slug / "index.html") for slug in posts}
+    return {slug: parse(built.site / posts[slug].path / "index.html") for slug in posts}
 
 
 # ---------------------------------------------------------------------------
@@ -64,9 +65,11 @@ def pages(built, posts):  # type: ignore[no-untyped-def]
 
 
 def test_every_post_has_a_page(built, posts):
-    assert len(posts) == 4
-    for slug in posts:
-        assert (built.site / slug / "index.html").is_file(), slug
+    assert len(posts) == 5
+    for slug, r in posts.items():
+        # the Swedish posts of this English site live under sv/ (issue 15)
+        assert r.path == (f"sv/{slug}/" if r.post.lang == "sv" else f"{slug}/")
+        assert (built.site / r.path / "index.html").is_file(), slug
 
 
 def test_post_page_head(pages, posts):
@@ -74,11 +77,11 @@ def test_post_page_head(pages, posts):
         post = posts[slug].post
         assert doc.get("lang") == post.lang, slug
         [canonical] = doc.xpath("//link[@rel='canonical']")
-        assert canonical.get("href") == f"{SITE}/{slug}/"
+        assert canonical.get("href") == f"{SITE}/{posts[slug].path}"
         [og_title] = doc.xpath("//meta[@property='og:title']")
         assert og_title.get("content") == post.title
         [og_url] = doc.xpath("//meta[@property='og:url']")
-        assert og_url.get("content") == f"{SITE}/{slug}/"
+        assert og_url.get("content") == f"{SITE}/{posts[slug].path}"
         assert doc.findtext(".//title").startswith(post.title)
 
 
@@ -87,7 +90,7 @@ def test_post_page_jsonld_blogposting(pages, posts):
         nodes = jsonld(doc)
         [posting] = [n for n in nodes if n.get("@type") == "BlogPosting"]
         assert posting["headline"] == posts[slug].post.title
-        assert posting["url"] == f"{SITE}/{slug}/"
+        assert posting["url"] == f"{SITE}/{posts[slug].path}"
         assert posting["datePublished"] == posts[slug].post.date.isoformat()
         assert posting["inLanguage"] == posts[slug].post.lang
         assert posting["author"]["name"] == posts[slug].post.author
@@ -195,10 +198,11 @@ def test_feed_head(feed, posts):
 
 def test_feed_entries(feed, posts):
     entries = feed.findall(f"{ATOM}entry")
-    assert len(entries) == len(posts)
+    english = [r for r in posts.values() if r.post.lang == "en"]  # sv/feed.xml has the rest
+    assert len(entries) == len(english)
     ids = [e.findtext(f"{ATOM}id") for e in entries]
     assert ids == [f"{SITE}/{r.slug}/" for r in sorted(
-        posts.values(), key=lambda r: r.post.date, reverse=True)]
+        english, key=lambda r: r.post.date, reverse=True)]
     for entry in entries:
         slug = urlsplit(entry.findtext(f"{ATOM}id")).path.strip("/")
         assert entry.find(f"{ATOM}link").get("href") == f"{SITE}/{slug}/"
@@ -238,8 +242,8 @@ def test_sitemap_lists_every_post(built, posts):
     assert root.tag == f"{SITEMAP}urlset"
     locs = [u.findtext(f"{SITEMAP}loc") for u in root.findall(f"{SITEMAP}url")]
     assert f"{SITE}/" in locs
-    for slug in posts:
-        assert f"{SITE}/{slug}/" in locs
+    for r in posts.values():
+        assert f"{SITE}/{r.path}" in locs
     assert len(locs) == len(set(locs))
     assert all(loc.startswith(f"{SITE}/") for loc in locs)
     assert not any(DRAFT in loc for loc in locs)
@@ -253,22 +257,24 @@ def test_tag_and_category_pages_exist(built, posts):
     from postpipe.content import slugify
 
     for r in posts.values():
+        lang = section(r.post.lang, "en")  # each language has its own tag pages
         for tag in r.post.tags:
-            page = built.site / "tags" / slugify(tag) / "index.html"
+            page = built.site / lang / "tags" / slugify(tag) / "index.html"
             assert page.is_file(), tag
             hrefs = parse(page).xpath("//main//a/@href")
-            assert f"/{r.slug}/" in hrefs, (tag, r.slug)
+            assert f"/{r.path}" in hrefs, (tag, r.slug)
         for cat in r.post.categories:
-            assert (built.site / "categories" / slugify(cat) / "index.html").is_file(), cat
+            assert (built.site / lang / "categories" / slugify(cat) / "index.html").is_file()
     assert (built.site / "tags/goteborg/index.html").is_file()  # göteborg → goteborg
     assert (built.site / "tags/policing/index.html").is_file()
 
 
 def test_index_lists_posts_newest_first(built, posts):
-    hrefs = post_links(parse(built.site / "index.html"), {f"/{s}/" for s in posts})
-    expected = [f"/{r.slug}/" for r in sorted(posts.values(), key=lambda r: r.post.date,
-                                               reverse=True)]
-    assert hrefs == expected
+    for lang, index in (("en", "index.html"), ("sv", "sv/index.html")):
+        hrefs = post_links(parse(built.site / index), {f"/{r.path}" for r in posts.values()})
+        mine = [r for r in posts.values() if r.post.lang == lang]
+        expected = [f"/{r.path}" for r in sorted(mine, key=lambda r: r.post.date, reverse=True)]
+        assert hrefs == expected
 
 
 def test_internal_links_resolve(built):
@@ -351,7 +357,8 @@ def test_images_are_fingerprinted_and_referenced(built, pages):
     assets = sorted((built.site / "assets").iterdir())
     assert assets
     sources = {p.stem for p in (built.root / "posts/images").iterdir()}
-    slugs = {p.name for p in built.site.iterdir() if (p / "index.html").is_file()}
+    pages_at = [*built.site.iterdir(), *(built.site / "sv").iterdir()]  # sv/: issue 15
+    slugs = {p.name for p in pages_at if (p / "index.html").is_file()}
     for asset in assets:
         m = re.fullmatch(r"(.+?)(-\d+w|-email|-card)?\.([0-9a-f]{10})(\.\w+)", asset.name)
         assert m, asset.name

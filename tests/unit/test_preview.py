@@ -37,6 +37,7 @@ SUMMIT = "2026-10-22-safer-streets-summit-2026"
 SUMMIT_SLUG = "safer-streets-summit-2026"
 PANEL = "2026-11-12-panel-policing-and-trust"
 INVITE = "2026-11-20-inbjudan-trygghetsdag-2027"
+INVITE_EN = "2026-11-20-invitation-safety-day-2027"  # its English edition (issue 15)
 WALK = "2026-11-18-trygghetsvandring-kortedala"
 DRAFT = "drafts/2026-11-24-volunteer-evening"
 
@@ -176,7 +177,9 @@ def test_index_lists_every_post_newest_first_with_drafts_marked(shared: Running)
     assert res.status == 200
     rows = res.doc().cssselect("tr.pp-row")
     keys = [r.get("data-key") for r in rows]
-    assert keys == [DRAFT, INVITE, WALK, PANEL, SUMMIT]  # dates 24, 20, 18, 12 Nov, 22 Oct
+    # dates 24, 20, 18, 12 Nov, 22 Oct; the two editions of the invitation together
+    assert keys[0] == DRAFT and keys[3:] == [WALK, PANEL, SUMMIT]
+    assert set(keys[1:3]) == {INVITE, INVITE_EN}
     draft = rows[0]
     assert "is-draft" in draft.get("class")
     assert "Draft" in [c.text_content() for c in draft.cssselect(".pp-chip")]
@@ -184,9 +187,33 @@ def test_index_lists_every_post_newest_first_with_drafts_marked(shared: Running)
         link = row.cssselect(".pp-title a")[0]
         assert link.get("href") == f"/_preview/posts/{row.get('data-key')}"
         assert row.cssselect(".pp-checks .pp-count")[0].text_content() == "No problems"
-    summit = rows[4].text_content()
+    summit = rows[5].text_content()
     assert "22 Oct 2026" in summit and "Safer Streets Summit 2026" in summit
     assert "Newsletter not prepared" in summit  # no ledger yet: nothing prepared
+
+
+def test_index_groups_the_editions_of_a_post(shared: Running) -> None:
+    rows = shared.get("/").doc().cssselect("tr.pp-row")
+    by_key = {r.get("data-key"): r for r in rows}
+    keys = [r.get("data-key") for r in rows]
+    first, second = keys[1:3]
+    assert {first, second} == {INVITE, INVITE_EN}
+    assert "pp-edition" not in by_key[first].cssselect(".pp-title")[0].get("class")
+    assert "pp-edition" in by_key[second].cssselect(".pp-title")[0].get("class")
+    langs = {k: by_key[k].cssselect(".pp-lang")[0].text_content() for k in (INVITE, INVITE_EN)}
+    assert langs == {INVITE: "sv", INVITE_EN: "en"}
+    assert not by_key[PANEL].cssselect(".pp-edition")  # no translation: a plain row
+
+
+def test_post_page_links_its_translation(shared: Running) -> None:
+    doc = shared.get(f"/_preview/posts/{INVITE}").doc()
+    [link] = doc.cssselect("nav.pp-langs a")
+    assert link.get("href") == f"/_preview/posts/{INVITE_EN}"
+    assert link.get("hreflang") == "en"
+    assert "Invitation: Safety Day 2027" in link.text_content()
+    back = shared.get(f"/_preview/posts/{INVITE_EN}").doc().cssselect("nav.pp-langs a")
+    assert [a.get("href") for a in back] == [f"/_preview/posts/{INVITE}"]
+    assert not shared.get(f"/_preview/posts/{PANEL}").doc().cssselect("nav.pp-langs")
 
 
 def test_index_counts_findings_per_post(site: Path, make_preview, serve) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +227,7 @@ def test_index_counts_findings_per_post(site: Path, make_preview, serve) -> None
     counts = [c.text_content() for c in row.cssselect(".pp-checks .pp-count")]
     assert counts == ["2 warnings"]  # no summary, an http:// link
     others = res.doc().cssselect(f'tr.pp-row:not([data-key="{PANEL}"]) .pp-checks')
-    assert [o.text_content().strip() for o in others] == ["No problems"] * 4  # nothing leaks
+    assert [o.text_content().strip() for o in others] == ["No problems"] * 5  # nothing leaks
 
 
 def test_index_shows_the_ledger_state(site: Path, make_preview, serve, settings) -> None:  # type: ignore[no-untyped-def]
@@ -429,7 +456,7 @@ def test_broken_front_matter_shows_the_place_and_recovers(site: Path, make_previ
     path = post_path(site, PANEL)
     good = path.read_text(encoding="utf-8")
     others = {k: running.get(f"/_preview/posts/{k}").body for k in (SUMMIT, INVITE)}
-    invite_page = running.get("/trygghetsdagen-2027/?embed").body
+    invite_page = running.get("/sv/trygghetsdagen-2027/?embed").body
 
     edit(path, "date: 2026-11-12 18:00\n", "date: 2026-11-12 18:00\ntittle: oops\n")
     change = running.preview.rebuild({path})
@@ -448,7 +475,7 @@ def test_broken_front_matter_shows_the_place_and_recovers(site: Path, make_previ
     stale = running.get("/panel-can-community-policing-rebuild-trust/")
     assert "unknown front matter key" in stale.text
     # the other posts keep their last good render
-    assert running.get("/trygghetsdagen-2027/?embed").body == invite_page
+    assert running.get("/sv/trygghetsdagen-2027/?embed").body == invite_page
     assert running.get(f"/_preview/posts/{INVITE}").status == 200
     row = running.get("/").doc().cssselect(f'tr[data-key="{PANEL}"]')[0]
     assert "Needs fixing" in row.text_content() and "1 error" in row.text_content()
@@ -532,11 +559,12 @@ def test_a_deleted_post_page_says_so(site: Path, make_preview, serve) -> None:  
     path = post_path(site, INVITE)
     path.unlink()
     change = running.preview.rebuild({path})
-    assert change is not None and change.keys == {INVITE}
+    # its English edition loses its link to it (hreflang, language switch): re-rendered too
+    assert change is not None and change.keys == {INVITE, INVITE_EN}
     res = running.get(f"/_preview/posts/{INVITE}")
     assert res.status == 404 and "Post not found" in res.text
     assert INVITE not in [r.get("data-key") for r in running.get("/").doc().cssselect("tr")]
-    assert running.get("/trygghetsdagen-2027/").status == 404
+    assert running.get("/sv/trygghetsdagen-2027/").status == 404
 
 
 def test_a_duplicate_slug_is_an_error_of_the_second_file(site: Path, make_preview, serve) -> None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,8 @@ def from_errors(errors: Iterable[PostpipeError]) -> list[Finding]:
 def _load_rule(e: PostpipeError) -> str:
     if isinstance(e, TemplateError):
         return "template"
+    if e.message.startswith("translation_key "):
+        return "duplicate-translation"
     if "is already used by" in e.message:
         return "duplicate-slug"
     return "front-matter"

@@ -7,7 +7,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape as html_escape
 from html import unescape as html_unescape
@@ -17,6 +17,8 @@ from markupsafe import Markup
 
 from ..assets import Asset
 from ..content import Post, term_slug
+from ..translations import Edition, original, post_path
+from ..translations import section as section_of
 from . import calendar, i18n
 from .images import Picture
 from .links import absolutize_html
@@ -40,14 +42,26 @@ class SiteInfo:
     lang: str
     author: str
     css_href: str
+    #: the pages of a language other than the default live under ``<lang>/`` (DESIGN §7)
+    section: str = ""
+    default_lang: str = ""
+
+    def for_lang(self, lang: str) -> SiteInfo:
+        """The site as the pages of ``lang`` see it (home, feed, tag pages)."""
+        default = self.default_lang or self.lang
+        return replace(self, lang=lang, section=section_of(lang, default), default_lang=default)
+
+    def post_path(self, slug: str, lang: str) -> str:
+        """A post's folder: ``slug/`` in the default language, else ``<lang>/slug/``."""
+        return post_path(slug, lang, self.default_lang or self.lang)
 
     @property
     def home_href(self) -> str:
-        return self.base_path + "/"
+        return f"{self.base_path}/{self.section}"
 
     @property
     def feed_url(self) -> str:
-        return self.url + "/feed.xml"
+        return f"{self.url}/{self.section}feed.xml"
 
     def href(self, path: str) -> str:
         """Site-relative link to an output path (``slug/`` → ``/slug/``)."""
@@ -82,7 +96,7 @@ def _terms(
     seen: dict[str, dict[str, str]] = {}
     for name in names:
         path = path_of(name)
-        seen.setdefault(path, {"name": name, "href": site.href(path)})
+        seen.setdefault(path, {"name": name, "href": site.href(site.section + path)})
     return list(seen.values())
 
 
@@ -197,14 +211,19 @@ def post_view(
     site: SiteInfo,
     pictures: Mapping[str, Picture] | None = None,
     share: Asset | None = None,
+    editions: tuple[Edition, ...] = (),
 ) -> dict[str, Any]:
-    """Everything the templates know about one post (see README, Templates)."""
+    """Everything the templates know about one post (see README, Templates).
+
+    ``editions`` are the post's translations (itself included), for hreflang
+    links, the language switch and the JSON-LD."""
     pictures = pictures or {}
+    site = site.for_lang(post.lang)
 
     def pic(a: Asset | None) -> Picture | None:
         return pictures.get(a.name) if a is not None else None
 
-    path = f"{post.slug}/"
+    path = site.post_path(post.slug, post.lang)
     hero = assets.get(str(post.image.path)) if post.image else None
     event = None
     if post.event:
@@ -240,6 +259,7 @@ def post_view(
     view: dict[str, Any] = {
         "title": post.title,
         "slug": post.slug,
+        "path": path,
         "url": site.url_of(path),
         "href": site.href(path),
         "lang": post.lang,
@@ -266,13 +286,46 @@ def post_view(
         "event": event,
         "speakers": speakers,
     }
+    view.update(translation_view(post, editions, site))
     view["calendar"] = None
     if calendar.is_invitation(post):
         ics_path = f"{path}{calendar.ICS_NAME}"
         event_of = calendar.CalendarEvent.of(post, view["url"], summary)
         view["calendar"] = calendar.links(event_of, site.href(ics_path), site.url_of(ics_path))
-    view["jsonld"] = Markup(_json_for_script(jsonld(post, view, site)))
+    view["jsonld"] = Markup(_json_for_script(jsonld(post, view, site, editions)))
     return view
+
+
+def translation_view(post: Post, editions: tuple[Edition, ...], site: SiteInfo) -> dict[str, Any]:
+    """``translations`` (the other editions, for the language switch), ``alternates``
+    (every edition and ``x-default``, for ``<link rel="alternate" hreflang>``) and
+    ``translation_key``. A post without translations gets empty lists."""
+    out: dict[str, Any] = {
+        "translation_key": post.translation_key,
+        "translations": [],
+        "alternates": [],
+    }
+    if len(editions) < 2:
+        return out
+    for e in editions:
+        path = site.post_path(e.slug, e.lang)
+        out["alternates"].append({"hreflang": e.lang, "url": site.url_of(path)})
+        if e.slug != post.slug:
+            out["translations"].append(
+                {
+                    "lang": e.lang,
+                    "slug": e.slug,
+                    "href": site.href(path),
+                    "url": site.url_of(path),
+                    "label": i18n.labels(e.lang)["read_in"],
+                    "name": i18n.language_name(e.lang),
+                }
+            )
+    first = original(editions, site.default_lang or site.lang)
+    if first is not None:
+        url = site.url_of(site.post_path(first.slug, first.lang))
+        out["alternates"].append({"hreflang": "x-default", "url": url})
+    return out
 
 
 def speaker_sections(names: Iterable[str], toc: list[dict]) -> dict[str, str]:
@@ -303,8 +356,12 @@ def _url_label(url: str) -> str:
     return label
 
 
-def jsonld(post: Post, view: Mapping[str, Any], site: SiteInfo) -> dict[str, Any]:
-    """Schema.org ``BlogPosting``, plus an ``Event`` when the post has one."""
+def jsonld(
+    post: Post, view: Mapping[str, Any], site: SiteInfo, editions: tuple[Edition, ...] = ()
+) -> dict[str, Any]:
+    """Schema.org ``BlogPosting``, plus an ``Event`` when the post has one; the
+    original edition lists its ``workTranslation``s, a translation its
+    ``translationOfWork``."""
     author = (
         {"@type": "Person", "name": post.author}
         if post.author
@@ -323,6 +380,16 @@ def jsonld(post: Post, view: Mapping[str, Any], site: SiteInfo) -> dict[str, Any
         "description": view["summary"],
         "publisher": {"@type": "Organization", "name": site.title, "url": site.url + "/"},
     }
+    if len(editions) > 1:
+        first = original(editions, site.default_lang or site.lang)
+
+        def ref(e: Edition) -> dict[str, str]:
+            return {"@id": site.url_of(site.post_path(e.slug, e.lang)) + "#post"}
+
+        if first is not None and first.slug == post.slug:
+            posting["workTranslation"] = [ref(e) for e in editions if e.slug != post.slug]
+        elif first is not None:
+            posting["translationOfWork"] = ref(first)
     if post.tags:
         posting["keywords"] = ", ".join(post.tags)
     if view["image"]:
@@ -391,6 +458,7 @@ def page_context(site: SiteInfo, lang: str, canonical: str, description: str) ->
 
 
 def render_post_page(env: jinja2.Environment, view: Mapping[str, Any], site: SiteInfo) -> str:
+    site = site.for_lang(view["lang"])  # home and feed links of the post's language
     return render(
         env,
         "blog/post.html",
@@ -404,7 +472,7 @@ def render_lists(
 ) -> dict[str, str]:
     """Index pages (``index.html``, ``page/N/``) and one page per tag and category."""
     t = i18n.labels(site.lang)
-    out = _paginate(env, views, site, "", t["latest"], site.title)
+    out = _paginate(env, views, site, site.section, t["latest"], site.title)
     groups: dict[str, tuple[str, str, list[Mapping[str, Any]]]] = {}
     for v in views:
         # a post is listed once per page, however many of its names lead there
@@ -419,7 +487,7 @@ def render_lists(
                 groups.setdefault(path, (name, label, []))[2].append(v)
     for path, (name, label, members) in sorted(groups.items()):
         heading = t[label].format(name=name)
-        out.update(_paginate(env, members, site, path, heading, heading))
+        out.update(_paginate(env, members, site, site.section + path, heading, heading))
     return out
 
 
@@ -477,12 +545,12 @@ def atom_feed(views: list[Mapping[str, Any]], site: SiteInfo) -> bytes:
         return el
 
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": site.lang})
-    sub(feed, "id", site.url + "/")
+    sub(feed, "id", f"{site.url}/{site.section}")
     sub(feed, "title", site.title)
     updated = max((v["date"] for v in views), default=None)
     sub(feed, "updated", _utc(updated) if updated else "1970-01-01T00:00:00Z")
     sub(feed, "link", href=site.feed_url, rel="self", type="application/atom+xml")
-    sub(feed, "link", href=site.url + "/", rel="alternate", type="text/html")
+    sub(feed, "link", href=f"{site.url}/{site.section}", rel="alternate", type="text/html")
     sub(sub(feed, "author"), "name", site.author or site.title)
     sub(feed, "generator", "postpipe")
     for v in views[:FEED_ENTRIES]:
@@ -504,16 +572,30 @@ def atom_feed(views: list[Mapping[str, Any]], site: SiteInfo) -> bytes:
 
 
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML = "http://www.w3.org/1999/xhtml"
 
 
-def sitemap(entries: Iterable[tuple[str, datetime | None]], site: SiteInfo) -> bytes:
-    """``sitemap.xml`` for (site-relative path, last modified) pairs."""
+def sitemap(
+    entries: Iterable[tuple[str, datetime | None]],
+    site: SiteInfo,
+    alternates: Mapping[str, list[dict[str, str]]] | None = None,
+) -> bytes:
+    """``sitemap.xml`` for (site-relative path, last modified) pairs; ``alternates``
+    (path → the page's ``hreflang``/``url`` pairs) become ``xhtml:link`` elements."""
     ET.register_namespace("", SITEMAP)
+    ET.register_namespace("xhtml", XHTML)
+    alternates = alternates or {}
     urlset = ET.Element(f"{{{SITEMAP}}}urlset")
     for path, modified in entries:
         url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
         ET.SubElement(url, f"{{{SITEMAP}}}loc").text = site.url_of(path)
         if modified is not None:
             ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = _utc(modified)
+        for alt in alternates.get(path, ()):
+            ET.SubElement(
+                url,
+                f"{{{XHTML}}}link",
+                {"rel": "alternate", "hreflang": alt["hreflang"], "href": alt["url"]},
+            )
     ET.indent(urlset)
     return ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n"

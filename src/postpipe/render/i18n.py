@@ -1,117 +1,61 @@
-"""Labels and date formats for the languages postpipe speaks (en, sv)."""
+"""Labels and dates in the post's language.
+
+The labels of each language are one catalogue, ``postpipe/locales/<lang>.toml``
+(``en`` and ``sv`` ship; adding German is adding ``de.toml``); dates and
+language names come from CLDR through Babel, in the catalogue's ``locale``.
+An unknown language gets English labels.
+"""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
+from functools import cache
+from importlib import resources
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "contents": "Contents",
-        "speakers": "Speakers",
-        "organisers": "Organisers",
-        "when": "When",
-        "where": "Where",
-        "tags": "Tags",
-        "categories": "Categories",
-        "newer": "Newer posts",
-        "older": "Older posts",
-        "feed": "Atom feed",
-        "draft": "Draft",
-        "by": "By",
-        "view_in_browser": "View in your browser",
-        "read_on_web": "Read on the web",
-        "unsubscribe": "Unsubscribe",
-        "event": "Event",
-        "skip": "Skip to content",
-        "why_received": "You receive this newsletter because you subscribed to {site}.",
-        "page_of": "Page {page} of {pages}",
-        "tagged": "Posts tagged “{name}”",
-        "in_category": "Posts in “{name}”",
-        "latest": "Latest posts",
-        "links": "Links",
-        "not_found": "Page not found",
-        "add_to_calendar": "Add to calendar",
-        "calendar_file": "Calendar file (.ics)",
-        "google_calendar": "Google Calendar",
-        "outlook_calendar": "Outlook.com",
-    },
-    "sv": {
-        "contents": "Innehåll",
-        "speakers": "Talare",
-        "organisers": "Arrangörer",
-        "when": "När",
-        "where": "Var",
-        "tags": "Taggar",
-        "categories": "Kategorier",
-        "newer": "Nyare inlägg",
-        "older": "Äldre inlägg",
-        "feed": "Atom-flöde",
-        "draft": "Utkast",
-        "by": "Av",
-        "view_in_browser": "Visa i webbläsaren",
-        "read_on_web": "Läs på webben",
-        "unsubscribe": "Avsluta prenumerationen",
-        "event": "Evenemang",
-        "skip": "Hoppa till innehållet",
-        "why_received": "Du får det här nyhetsbrevet eftersom du prenumererar på {site}.",
-        "page_of": "Sida {page} av {pages}",
-        "tagged": "Inlägg taggade ”{name}”",
-        "in_category": "Inlägg i ”{name}”",
-        "latest": "Senaste inläggen",
-        "links": "Länkar",
-        "not_found": "Sidan finns inte",
-        "add_to_calendar": "Lägg till i kalendern",
-        "calendar_file": "Kalenderfil (.ics)",
-        "google_calendar": "Google Kalender",
-        "outlook_calendar": "Outlook.com",
-    },
-}
-
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "sv": [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-}
+FALLBACK = "en"
 
 
-def labels(lang: str) -> dict[str, str]:
-    """The labels of ``lang`` (``sv-FI`` → ``sv``), English for unknown languages."""
-    return LABELS.get(lang.split("-")[0], LABELS["en"])
+@cache
+def _catalogue(lang: str) -> dict[str, object]:
+    path = resources.files("postpipe").joinpath("locales", f"{lang}.toml")
+    if not path.is_file():
+        return {}
+    with path.open("rb") as f:
+        return tomllib.load(f)
 
 
 def _lang(lang: str) -> str:
-    base = lang.split("-")[0]
-    return base if base in _MONTHS else "en"
+    base = lang.split("-")[0].lower()
+    return base if _catalogue(base) else FALLBACK
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The labels of ``lang`` (``sv-FI`` → ``sv``), English for unknown languages;
+    a label a catalogue lacks is the English one."""
+    own = _catalogue(_lang(lang)).get("labels", {})
+    base = _catalogue(FALLBACK).get("labels", {})
+    assert isinstance(own, dict) and isinstance(base, dict)
+    return {**base, **own}
+
+
+def locale(lang: str) -> str:
+    """The CLDR locale of ``lang``'s catalogue (``en`` → ``en_GB``)."""
+    return str(_catalogue(_lang(lang)).get("locale") or "en_GB")
+
+
+def _months(lang: str) -> list[str]:
+    from babel.dates import get_month_names
+
+    names = get_month_names("wide", context="format", locale=locale(lang))
+    return [names[m] for m in range(1, 13)]
 
 
 def format_date(value: datetime, lang: str) -> str:
-    """``22 October 2026`` / ``22 oktober 2026``."""
-    return f"{value.day} {_MONTHS[_lang(lang)][value.month - 1]} {value.year}"
+    """``22 October 2026`` / ``22 oktober 2026``: CLDR's long date of the locale."""
+    from babel.dates import format_date as cldr_date
+
+    return cldr_date(value.date(), "long", locale=locale(lang))
 
 
 def _time(value: datetime) -> str:
@@ -122,7 +66,7 @@ def format_when(start: datetime | None, end: datetime | None, lang: str) -> str:
     """An event's dates as people write them: ``20–21 October 2026, 09:00–16:30``."""
     if start is None:
         return ""
-    months = _MONTHS[_lang(lang)]
+    months = _months(lang)
     has_time = (start.hour, start.minute) != (0, 0)
     if end is None:
         text = format_date(start, lang)
@@ -141,3 +85,13 @@ def format_when(start: datetime | None, end: datetime | None, lang: str) -> str:
     else:
         days = f"{format_date(start, lang)} – {format_date(end, lang)}"
     return f"{days}, {_time(start)}–{_time(end)}" if has_time else days
+
+
+def language_name(lang: str) -> str:
+    """The language's name in itself: ``svenska``, ``English``."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(lang.replace("-", "_")).get_display_name() or lang
+    except (ValueError, UnknownLocaleError):
+        return lang

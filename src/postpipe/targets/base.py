@@ -47,6 +47,15 @@ class RemoteRef:
 
 
 @dataclass(frozen=True)
+class Edition:
+    """The post in another language, for a link from its body (``lang-switch``)."""
+
+    lang: str
+    label: str  # "Read in English", in the edition's own language
+    slug: str
+
+
+@dataclass(frozen=True)
 class PostPush:
     """What a CMS needs to create or update one post."""
 
@@ -68,6 +77,12 @@ class PostPush:
     #: an image's name → its email file (≤ 1200 px): uploaded beside the image, so a
     #: newsletter sent with this CMS links a file sized for mail
     email_files: Mapping[str, Asset] = field(default_factory=dict)
+    #: the post's language as a tag (``lang-sv``) for a post with editions in other
+    #: languages or not in the site's language; None: no language tag
+    lang_tag: str | None = None
+    #: the post's editions in other languages: a hosted CMS links them at the end of
+    #: the body, at its own URL of each (``HostedCMS.editions_html``)
+    editions: tuple[Edition, ...] = ()
 
 
 #: A provider status postpipe does not know: counted as possibly sent, never sent again.

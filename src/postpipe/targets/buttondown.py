@@ -139,13 +139,22 @@ class Buttondown(CampaignList):
 
     # -- the protocol ----------------------------------------------------------------
     def _check(self, email: OutgoingEmail) -> None:
-        if email.list_id:
-            raise ProviderError(
-                f"newsletter.list is {email.list_id!r}, but Buttondown sends to the one "
-                "newsletter of BUTTONDOWN_API_KEY",
-                target=self.name,
-                hint="remove newsletter.list from the post, or use a key of that newsletter",
-            )
+        self._tag(email)
+
+    def _tag(self, email: OutgoingEmail) -> str | None:
+        """The subscriber tag the email goes to: ``BUTTONDOWN_TAG``, or the
+        ``BUTTONDOWN_TAG_<LANG>`` the settings chose for its language; None: everyone."""
+        if not email.list_id:
+            return self.settings.buttondown_tag or None
+        if email.list_id in self.settings.language_lists(self.name).values():
+            return email.list_id
+        raise ProviderError(
+            f"newsletter.list is {email.list_id!r}, but Buttondown sends to the one "
+            "newsletter of BUTTONDOWN_API_KEY (a subscriber tag: BUTTONDOWN_TAG, "
+            "BUTTONDOWN_TAG_<LANG>)",
+            target=self.name,
+            hint="remove newsletter.list from the post, or use a key of that newsletter",
+        )
 
     def _write(
         self, email: OutgoingEmail, key: IdempotencyKey, existing: Campaign | None
@@ -155,6 +164,13 @@ class Buttondown(CampaignList):
             "body": email.html,
             "description": email.preheader,
         }
+        tag = self._tag(email)
+        if tag:  # only subscribers with this tag (e.g. the Swedish edition's readers)
+            fields["filters"] = {
+                "filters": [{"field": "subscriber.tags", "operator": "contains", "value": tag}],
+                "groups": [],
+                "predicate": "and",
+            }
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
         fields["metadata"] = {META: key.value, DIGEST: digest}
         if existing is not None and existing.remote_id:

@@ -26,7 +26,8 @@ class FolderCMS(CMS):
         self.writes = 0
 
     def find(self, post: PostPush) -> RemoteRef | None:
-        if (self.dir / post.slug / "index.html").is_file():
+        page = next((p for p in post.files if p.endswith("/index.html")), f"{post.slug}/")
+        if (self.dir / page.removesuffix("index.html") / "index.html").is_file():
             return RemoteRef(id=post.slug, url=post.url)
         return None
 

@@ -154,7 +154,7 @@ class GhostCMS(HostedCMS):
 
     def upsert(self, post: PostPush, existing: RemoteRef | None) -> RemoteRef:
         images = {asset.name: self._image(asset) for asset in used_assets(post)}
-        body = rewrite_assets(post.body_html, post.assets, images)
+        body = rewrite_assets(post.body_html, post.assets, images) + self.editions_html(post)
         fields: dict[str, Any] = {
             "title": post.title,
             "slug": post.slug,
@@ -162,7 +162,9 @@ class GhostCMS(HostedCMS):
             "status": self.status_for(post),
             "published_at": _iso(post.date),
             "custom_excerpt": _cut(post.summary, EXCERPT_MAX) or None,
-            "tags": [{"name": n} for n in dict.fromkeys([*post.categories, *post.tags])],
+            "tags": [{"name": n} for n in dict.fromkeys([*post.categories, *post.tags])]
+            # an internal tag (#…): Ghost's themes can route by it, readers never see it
+            + ([{"name": f"#{post.lang_tag}"}] if post.lang_tag else []),
             "feature_image": images[post.image.name] if post.image else None,
             "feature_image_alt": _cut(post.image_alt, ALT_MAX) if post.image else None,
         }

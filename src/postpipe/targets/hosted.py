@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from html import escape
 from typing import TYPE_CHECKING, ClassVar
 
 from .base import CMS, MediaStore, PostPush
@@ -62,6 +63,22 @@ class HostedCMS(CMS):
         """At once: a later failure must not upload it again."""
         if self.media is not None and self.media_target is not None:
             self.media.put(self.media_target, asset.digest, remote_id, url)
+
+    def url_of_slug(self, slug: str) -> str:
+        """Where this CMS shows the post with ``slug`` (for links between editions)."""
+        return f"{self.site}/{slug}/"
+
+    def editions_html(self, post: PostPush) -> str:
+        """Links from the body to the post's editions in other languages (a CMS has
+        no language switch of its own); empty without editions."""
+        if not post.editions:
+            return ""
+        links = " · ".join(
+            f'<a href="{escape(self.url_of_slug(e.slug))}" hreflang="{escape(e.lang)}" '
+            f'lang="{escape(e.lang)}">{escape(e.label)}</a>'
+            for e in post.editions
+        )
+        return f'\n<p class="translations">{links}</p>'
 
     def ahead_enough(self, post: PostPush) -> bool:
         """The post is dated far enough ahead for the CMS to publish it later."""

@@ -35,16 +35,26 @@ class Outbox(MailingList):
         self, settings: Settings, *, clock: Callable[[], datetime] | None = None, **_: object
     ) -> None:
         self.root = settings.root
+        self.settings = settings
         self.dir = settings.path(settings.outbox_dir)
+        self.lang_dirs = set(settings.language_lists(self.name).values())
         self.clock = clock or (lambda: datetime.now(UTC))
         self.list_address = settings.from_email
         self.writes = 0
 
+    def _dir(self, list_id: str | None) -> Path:
+        """``POSTPIPE_OUTBOX_DIR``, or the ``POSTPIPE_OUTBOX_DIR_<LANG>`` the settings
+        chose for the newsletter's language (any other list: the one outbox)."""
+        if list_id and list_id in self.lang_dirs:
+            return self.settings.path(list_id)
+        return self.dir
+
     def find_campaign(self, key: IdempotencyKey) -> Campaign | None:
-        if not self.dir.is_dir():
+        folder = self._dir(key.list_id)
+        if not folder.is_dir():
             return None
         parser = BytesHeaderParser(policy=default)
-        for path in sorted(self.dir.glob(f"*-{key.slug}*.eml")):
+        for path in sorted(folder.glob(f"*-{key.slug}*.eml")):
             with path.open("rb") as f:
                 headers = parser.parse(f)
             if key.matches(headers.get("X-Postpipe-Key")):
@@ -66,7 +76,11 @@ class Outbox(MailingList):
             key=campaign.key,
             personalise_for=self.list_address,
         )
-        name = self._write(f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}.eml", bytes(msg))
+        name = self._write(
+            f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}.eml",
+            bytes(msg),
+            self._dir(email.list_id),
+        )
         return Campaign(key=campaign.key, remote_id=name, status="sent", sent_at=now)
 
     def send_test(self, campaign: Campaign, email: OutgoingEmail, address: str) -> None:
@@ -74,21 +88,25 @@ class Outbox(MailingList):
         now = self.clock()
         msg = email.message(to=address, date=now)
         msg.replace_header("Subject", f"[Test] {email.subject}")
-        self._write(f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}-test.eml", bytes(msg))
+        self._write(
+            f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{email.slug}-test.eml",
+            bytes(msg),
+            self._dir(email.list_id),
+        )
 
-    def _write(self, name: str, data: bytes) -> str:
+    def _write(self, name: str, data: bytes, folder: Path) -> str:
         """Write atomically: a crash leaves the whole file or none, a failure nothing
         (the partial temporary file is removed; a killed run's is swept next time)."""
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise self._cannot_write(self.dir, exc) from None
-        sweep_stale(self.dir)
-        dest = self.dir / name
+            raise self._cannot_write(folder, exc) from None
+        sweep_stale(folder)
+        dest = folder / name
         n = 1
         while dest.exists():
             n += 1
-            dest = self.dir / name.replace(".eml", f"-{n}.eml")
+            dest = folder / name.replace(".eml", f"-{n}.eml")
         try:
             write_atomic(dest, data, fsync=True)
         except OSError as exc:

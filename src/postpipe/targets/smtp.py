@@ -244,6 +244,20 @@ class Smtp(MailingList):
         #: the DKIM signer (key read once, here), or None without SMTP_DKIM_*
         self.signer = DkimSigner.from_settings(settings)
 
+    def _recipients_file(self, list_id: str | None) -> Path:
+        """The recipients of a newsletter's list: ``SMTP_RECIPIENTS_FILE``, or the
+        ``SMTP_RECIPIENTS_FILE_<LANG>`` the settings chose for its language."""
+        if not list_id:
+            return self.recipients_file
+        if list_id in self.settings.language_lists(self.name).values():
+            return self.settings.path(list_id)
+        raise ProviderError(
+            f"newsletter.list is {list_id!r}, but the smtp target sends to "
+            "SMTP_RECIPIENTS_FILE (or SMTP_RECIPIENTS_FILE_<LANG>) only",
+            target=self.name,
+            hint="remove newsletter.list from the post",
+        )
+
     # -- the protocol ----------------------------------------------------------------
     reports: ClassVar[bool] = True
     report_calls: ClassVar[int] = 0  # its results are its own log: no request
@@ -268,7 +282,7 @@ class Smtp(MailingList):
         states = self._states(key.slug)
         if not states:
             return None
-        recipients = read_recipients(self.recipients_file)
+        recipients = read_recipients(self._recipients_file(key.list_id))
         states = _with_suppressed(recipients, states, self._suppressed())
         pending = [r for r in recipients if states.get(r.key) not in FINAL | {SUPPRESSED}]
         counts = _counts(recipients, states)
@@ -281,14 +295,7 @@ class Smtp(MailingList):
     ) -> Campaign:
         """Nothing to create: check the unsubscribe link and the recipients file."""
         require_unsubscribe(email, email.unsubscribe_url, self.name)
-        if email.list_id:
-            raise ProviderError(
-                f"newsletter.list is {email.list_id!r}, but the smtp target sends to "
-                "SMTP_RECIPIENTS_FILE only",
-                target=self.name,
-                hint="remove newsletter.list from the post",
-            )
-        count = len(read_recipients(self.recipients_file))
+        count = len(read_recipients(self._recipients_file(email.list_id)))
         if existing is not None:
             return existing
         return Campaign(key=key.value, remote_id=None, status="draft", data={"recipients": count})
@@ -301,7 +308,7 @@ class Smtp(MailingList):
                 hint="run it through postpipe send",
             )
         slug = email.slug
-        recipients = read_recipients(self.recipients_file)
+        recipients = read_recipients(self._recipients_file(email.list_id))
         states = self._states(slug)
         started_before = any(s in (SENT, SENDING, FAILED) for s in states.values())
         states = _with_suppressed(recipients, states, self._suppressed())

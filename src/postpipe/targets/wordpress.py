@@ -23,6 +23,7 @@ import mimetypes
 import unicodedata
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 import requests
 
@@ -89,6 +90,12 @@ class WordPressCMS(HostedCMS):
         mine = sorted((p for p in found if p.get("slug") == post.slug), key=lambda p: p["id"])
         return self._ref(mine[0]) if mine else None
 
+    def url_of_slug(self, slug: str) -> str:
+        """``/?name=<slug>``: WordPress finds the post by slug and redirects to its
+        permalink, whatever the permalink structure (and before the post exists,
+        the link is already right)."""
+        return f"{self.site}/?name={quote(slug, safe='')}"
+
     def upsert(self, post: PostPush, existing: RemoteRef | None) -> RemoteRef:
         self._connect()
         hero_alt = post.image_alt
@@ -101,13 +108,14 @@ class WordPressCMS(HostedCMS):
             "title": post.title,
             "content": rewrite_assets(
                 post.body_html, post.assets, {n: url for n, (_, url) in media.items()}
-            ),
+            )
+            + self.editions_html(post),
             "excerpt": post.summary,
             "slug": post.slug,
             "status": self.status_for(post),
             "date_gmt": post.date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
             "categories": [self._term("categories", n) for n in post.categories],
-            "tags": [self._term("tags", n) for n in post.tags],
+            "tags": [self._term("tags", n) for n in _with_lang(post)],
             "featured_media": featured,
         }
         item = self._save(post, existing, body)
@@ -295,3 +303,8 @@ def _ascii(filename: str) -> str:
     folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
     safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in folded).strip("-.")
     return safe or "image"
+
+
+def _with_lang(post: PostPush) -> list[str]:
+    """The post's tags and its language tag (``lang-sv``), once each."""
+    return list(dict.fromkeys([*post.tags, *([post.lang_tag] if post.lang_tag else [])]))

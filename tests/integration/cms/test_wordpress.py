@@ -133,6 +133,12 @@ def test_publish_creates_posts_with_terms_images_and_featured_media(site: Site, 
     assert wp.term_names("tags", wp.post("trygghetsdagen-2027")["tags"]) == {
         "trygghetsdagen",
         "göteborg",
+        "lang-sv",  # an edition of a translated post (issue 15)
+    }
+    assert wp.term_names("tags", wp.post("safety-day-2027")["tags"]) == {
+        "trygghetsdagen",
+        "göteborg",
+        "lang-en",
     }
     # every image once in the media library (though two posts share two of them),
     # and its email file beside it: a newsletter links a file sized for mail
