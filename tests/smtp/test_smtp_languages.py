@@ -88,3 +88,29 @@ def test_outbox_writes_each_language_to_its_folder(tmp_path: Path) -> None:
     assert en == ["invitation.eml", "notes.eml"]
     assert site.ok("send", "--due") == ""  # found again in its own folder: not sent twice
     assert len(list((root / "outbox-sv").glob("*.eml"))) == 1
+
+
+def test_an_address_suppressed_by_hand_gets_no_edition_in_any_language(
+    tmp_path: Path,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    """One sender, one suppression list: it applies to every language's recipients."""
+    server = smtp_server("starttls")
+    english = csv(tmp_path / "en.csv", "ann@example.org", "both@example.org")
+    swedish = csv(tmp_path / "sv.csv", "sven@example.se", "both@example.org")
+    env = {
+        **base_env(tmp_path),
+        **server.env(english),
+        "SMTP_RECIPIENTS_FILE_SV": str(swedish),
+        "POSTPIPE_UNSUBSCRIBE_URL": UNSUB,
+        "POSTPIPE_SMTP_RATE": "100",
+    }
+    root = tmp_path / "site"
+    pair(root)
+    site = Site(root=root, env=env)
+    site.ok("unsubscribe", "both@example.org")
+    result = site.run("send", "--due")
+    assert result.returncode == 0, describe(result)
+    assert "both@example.org" not in server.handler.to()
+    assert sorted(set(server.handler.to())) == ["ann@example.org", "sven@example.se"]
+    assert "1 suppressed, skipped" in result.stdout
