@@ -351,7 +351,7 @@ def cmd_report(args: argparse.Namespace, env: Env) -> int:
 
     settings = _settings(args, env)
     results = report(settings, slugs=args.slugs, now=env.now(), refresh=args.refresh)
-    for note in results.notes:
+    for note in dict.fromkeys(results.notes):  # once each
         env.warn(f"note: {note}")
     if args.json:
         env.out(render_json(results))

@@ -25,7 +25,11 @@ def _require_smtp(settings: Settings) -> str:
     if name != "smtp":
         raise ConfigError(
             f"the suppression list belongs to the smtp target, but POSTPIPE_LIST is {name}",
-            hint=f"{name} keeps its own unsubscribes; set POSTPIPE_LIST=smtp to use this list",
+            hint=(
+                "the outbox only writes .eml files: set POSTPIPE_LIST=smtp to use this list"
+                if name == "outbox"
+                else f"{name} keeps its own unsubscribes; set POSTPIPE_LIST=smtp to use this list"
+            ),
         )
     return list_key(settings)
 
