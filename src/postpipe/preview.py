@@ -396,7 +396,7 @@ class Preview:
         ordered = sorted(entries.values(), key=lambda e: e.sort_key, reverse=True)
         rendered_posts = [e.rendered for e in ordered if e.ok and e.rendered is not None]
         try:
-            files: dict[str, FileContent] = site.builder.site_files(rendered_posts)
+            files: dict[str, FileContent] = site.builder.lists.site_files(rendered_posts)
         except Exception as exc:  # a list template: keep the old lists, show the error
             found.append(
                 exc
