@@ -21,6 +21,7 @@ UPPER = {
     "postpipe.targets",
     "postpipe.cli",
     "postpipe.preview",
+    "postpipe.preview_snapshot",
     "postpipe.pipeline",
 }
 FILES_LEVEL = (
@@ -54,17 +55,30 @@ FORBIDDEN: dict[str, set[str]] = {
         "postpipe.ledger",
         "postpipe.checks",
         "postpipe.preview",
+        "postpipe.preview_snapshot",
         "postpipe.cli",
     },
-    "postpipe.plan": {"postpipe.publish", "postpipe.cli", "postpipe.preview", "postpipe.pipeline"},
+    "postpipe.plan": {
+        "postpipe.publish",
+        "postpipe.cli",
+        "postpipe.preview",
+        "postpipe.preview_snapshot",
+        "postpipe.pipeline",
+    },
     "postpipe.site": {
         "postpipe.plan",
         "postpipe.publish",
         "postpipe.targets",
         "postpipe.cli",
         "postpipe.preview",
+        "postpipe.preview_snapshot",
     },
-    "postpipe.publish": {"postpipe.cli", "postpipe.preview", "postpipe.pipeline"},
+    "postpipe.publish": {
+        "postpipe.cli",
+        "postpipe.preview",
+        "postpipe.preview_snapshot",
+        "postpipe.pipeline",
+    },
     **{m: UPPER for m in FILES_LEVEL},
 }
 
