@@ -45,7 +45,7 @@ class SiteLists:
 
     def site_files(self, rendered: list[RenderedPost]) -> dict[str, FileContent]:
         """Every file of the blog for these posts, by path under ``site/``."""
-        from .build import post_files
+        from .build import post_files  # here: build imports this module
 
         files: dict[str, FileContent] = {}
         for r in rendered:
