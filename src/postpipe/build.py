@@ -1,13 +1,15 @@
 """The build: posts → rendered pages, newsletters and assets → files on disk.
 
 ``Builder`` renders one site's posts, pages and newsletters into strings and
-file references; ``pipeline`` decides what to render and writes it.
+file references (``PostLinks`` resolves the links between posts;
+``build_lists.SiteLists`` renders the lists, feeds and sitemap); ``pipeline``
+decides what to render and writes it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -15,14 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from .assets import IMAGE_PROBLEM_HINT, Asset, digest, image_problem, make_asset
+from .assets import IMAGE_PROBLEM_HINT, Asset, digest, image_problem
+from .build_lists import SiteLists, static_assets
 from .config import Settings
 from .content import Post
 from .paths import content_problem, locate_image
 from .render import blog, i18n
 from .render.images import EMAIL_MAX, ImageStore, Picture
-from .render.templating import PACKAGE_TEMPLATES, make_env, render
-from .translations import Edition, Translations, post_path, section
+from .render.templating import make_env
+from .translations import Edition, Translations, post_path
 
 if TYPE_CHECKING:  # Markdown, lxml and Jinja load when something is rendered
     import jinja2
@@ -141,8 +144,7 @@ class Builder:
             read_only=not write_cache,
             scratch=image_scratch,
         )
-        self.static = self._static_assets()
-        self._translations: tuple[Mapping[Path, PostLink], Translations] | None = None
+        self.static = static_assets(settings.root)
         css = self.static.get("style.css")
         base_path = urlsplit(settings.site_url).path.rstrip("/")
         self.site = blog.SiteInfo(
@@ -153,6 +155,7 @@ class Builder:
             author=settings.author,
             css_href=f"{base_path}/{css.name}" if css else f"{base_path}/static/style.css",
         )
+        self.links = PostLinks(self.site, settings.root / "posts", drafts=drafts)
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -164,14 +167,10 @@ class Builder:
 
         return Markup()
 
-    def _static_assets(self) -> dict[str, Asset]:
-        found: dict[str, Path] = {}
-        for base in (PACKAGE_TEMPLATES / "static", self.settings.root / "templates" / "static"):
-            if base.is_dir():
-                for path in sorted(base.rglob("*")):
-                    if path.is_file():
-                        found[path.relative_to(base).as_posix()] = path
-        return {rel: make_asset(path, folder="static") for rel, path in found.items()}
+    @cached_property
+    def lists(self) -> SiteLists:
+        """The index, tag and category pages, feeds, sitemap, 404 and static files."""
+        return SiteLists(self.env, self.site, self.static)
 
     # -- rendering -------------------------------------------------------------
     def resolver(
@@ -206,27 +205,7 @@ class Builder:
             return self._add_picture(found.path, assets, pictures)
 
         def other(path: str) -> str | None:
-            source = _norm(post.source.parent / path)
-            target = links.get(source)
-            slug, draft = (target.slug, target.draft) if target is not None else (None, False)
-            if slug is None or (draft and not self.drafts):
-                seen_links.append((str(source), None))
-                refusal = content_problem(source, posts_dir) if source.exists() else None
-                if target is None and refusal is not None:
-                    refused.append((path, f"link '{path}' {refusal.reason}", _POST_LINK_HINT))
-                return None
-            assert target is not None
-            seen_links.append((str(source), slug))
-            lang = target.lang
-            seen_links.append((f"lang:{source}", lang))
-            key = target.translation_key
-            if key:  # the edition in the linking post's language, when there is one
-                index = self.translations(links)
-                seen_links.append((f"group:{key}", index.signature(key)))
-                same = index.in_language(key, post.lang)
-                if same is not None:
-                    slug, lang = same.slug, same.lang
-            return self.site.href(post_path(slug, lang, self.site.lang))
+            return self.links.href(post, path, links, seen_links, refused)
 
         return Resolver(image=image, post=other, asset_href=lambda a: self.site.href(a.name))
 
@@ -254,7 +233,7 @@ class Builder:
         resolver = self.resolver(post, by_source, assets, deps, seen_links, refused, pictures)
         editions: tuple[Edition, ...] = ()
         if post.translation_key:
-            index = self.translations(by_source)
+            index = self.links.translations(by_source)
             editions = index.editions(post.translation_key)
             seen_links.append(
                 (f"group:{post.translation_key}", index.signature(post.translation_key))
@@ -296,15 +275,6 @@ class Builder:
         if post.newsletter is not None:
             rendered.email = self.render_email(rendered, view_url=view_url, list_target=list_target)
         return rendered
-
-    def translations(self, by_source: Mapping[Path, PostLink]) -> Translations:
-        """The ``translation_key`` groups of these posts (computed once per mapping)."""
-        if self._translations is None or self._translations[0] is not by_source:
-            self._translations = (
-                by_source,
-                Translations.of(by_source.values(), drafts=self.drafts),
-            )
-        return self._translations[1]
 
     def _add_picture(
         self,
@@ -399,67 +369,59 @@ class Builder:
         by_source = {p.source.resolve(): p for p in posts}
         return [self.render_post(p, by_source, **kw) for p in posts]
 
-    # -- the site --------------------------------------------------------------
-    def site_files(self, rendered: list[RenderedPost]) -> dict[str, FileContent]:
-        """Every file of the blog for these posts, by path under ``site/``."""
-        files: dict[str, FileContent] = {}
-        for r in rendered:
-            files.update(post_files(r))
-        listed = [r.view for r in rendered if not r.info.draft]
-        files.update(self.list_files([r.view for r in rendered], listed))
-        return files
 
-    def list_files(
-        self, views: Sequence[Mapping[str, Any]], feed_views: Sequence[Mapping[str, Any]]
-    ) -> dict[str, FileContent]:
-        """Index, tag and category pages, feed, sitemap, 404 and static files.
+class PostLinks:
+    """Links from a post's body to other post files: the page each one resolves to
+    (the edition in the linking post's language, by ``translation_key``) and the
+    ``translation_key`` groups of the posts."""
 
-        ``views`` need no ``html``; ``feed_views`` (the newest non-draft posts of
-        each language) do. Each language other than the default has its pages
-        and feed under ``<lang>/`` (DESIGN §7).
-        """
-        files: dict[str, FileContent] = {}
-        listed = [v for v in views if not v["draft"]]
-        for asset in self.static.values():
-            files[asset.name] = asset.source
-        homes: list[tuple[str, Any]] = []
-        for lang, members in self.by_language(views).items():
-            site = self.site.for_lang(lang)
-            for path, html in blog.render_lists(self.env, members, site).items():
-                files[path] = html.encode()
-            feed = [v for v in feed_views if section(v["lang"], self.site.lang) == site.section]
-            files[f"{site.section}feed.xml"] = blog.atom_feed(feed[: blog.FEED_ENTRIES], site)
-            newest = [v for v in members if not v["draft"]]
-            homes.append((site.section, newest[0]["date"] if newest else None))
-        entries: list[tuple[str, Any]] = homes[:1]
-        entries += [(v.get("path") or f"{v['slug']}/", v["date"]) for v in listed]
-        entries += homes[1:]
-        terms = tuple(f"{sec}{kind}/" for sec, _ in homes for kind in ("tags", "categories"))
-        entries += [
-            (p.removesuffix("index.html"), None)
-            for p in sorted(files)
-            if p.startswith(terms) and p.endswith("index.html")
-        ]
-        alternates = {v["path"]: v["alternates"] for v in listed if v.get("alternates")}
-        files["sitemap.xml"] = blog.sitemap(entries, self.site, alternates)
-        files["404.html"] = render(
-            self.env,
-            "blog/list.html",
-            heading=i18n.labels(self.site.lang)["not_found"],
-            posts=[],
-            pagination={"page": 1, "pages": 1, "label": "", "prev_href": None, "next_href": None},
-            **blog.page_context(self.site, self.site.lang, self.site.url + "/404.html", ""),
-        ).encode()
-        return files
+    def __init__(self, site: blog.SiteInfo, posts_dir: Path, *, drafts: bool) -> None:
+        self.site = site
+        self.posts_dir = posts_dir
+        self.drafts = drafts
+        self._translations: tuple[Mapping[Path, PostLink], Translations] | None = None
 
-    def by_language(self, views: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
-        """The views per language section, the default language first (even with no posts)."""
-        out: dict[str, list[Mapping[str, Any]]] = {self.site.lang: []}
-        first: dict[str, str] = {"": self.site.lang}
-        for v in views:
-            lang = first.setdefault(section(v["lang"], self.site.lang), v["lang"])
-            out.setdefault(lang, []).append(v)
-        return out
+    def translations(self, by_source: Mapping[Path, PostLink]) -> Translations:
+        """The ``translation_key`` groups of these posts (computed once per mapping)."""
+        if self._translations is None or self._translations[0] is not by_source:
+            self._translations = (
+                by_source,
+                Translations.of(by_source.values(), drafts=self.drafts),
+            )
+        return self._translations[1]
+
+    def href(
+        self,
+        post: Post,
+        path: str,
+        links: Mapping[Path, PostLink],
+        seen_links: list[tuple[str, str | None]],
+        refused: list[tuple[str, str, str]],
+    ) -> str | None:
+        """The href of the post file ``path`` (as written in ``post``), or None when it
+        is no post or a draft not shown. What it read goes to ``seen_links`` (what makes
+        a cached render stale); a path that breaks the path rule, to ``refused``."""
+        source = _norm(post.source.parent / path)
+        target = links.get(source)
+        slug, draft = (target.slug, target.draft) if target is not None else (None, False)
+        if slug is None or (draft and not self.drafts):
+            seen_links.append((str(source), None))
+            refusal = content_problem(source, self.posts_dir) if source.exists() else None
+            if target is None and refusal is not None:
+                refused.append((path, f"link '{path}' {refusal.reason}", _POST_LINK_HINT))
+            return None
+        assert target is not None
+        seen_links.append((str(source), slug))
+        lang = target.lang
+        seen_links.append((f"lang:{source}", lang))
+        key = target.translation_key
+        if key:  # the edition in the linking post's language, when there is one
+            index = self.translations(links)
+            seen_links.append((f"group:{key}", index.signature(key)))
+            same = index.in_language(key, post.lang)
+            if same is not None:
+                slug, lang = same.slug, same.lang
+        return self.site.href(post_path(slug, lang, self.site.lang))
 
 
 class PostLink(Protocol):

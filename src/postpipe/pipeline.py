@@ -67,7 +67,7 @@ def _list_files(site: Site) -> dict[str, FileContent]:
     entries = site.entries
     newest = _feed_entries(site)
     feed = [site.cache.load(e, keep=False).view for e in newest]
-    files = site.builder.list_files(site.cache.views(entries), feed)
+    files = site.builder.lists.list_files(site.cache.views(entries), feed)
     return {f"site/{path}": content for path, content in files.items()}
 
 

@@ -41,8 +41,8 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -50,16 +50,15 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jinja2
 
-from .build import Builder, FileContent, RenderedPost, post_files
-from .cache import Entry
-from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, INFO, WARNING, Finding, from_errors
+from .build import RenderedPost
+from .checks import CLIP_BYTES, CLIP_WARN_BYTES, ERROR, INFO, WARNING, Finding
 from .config import Settings
 from .content import Post
-from .errors import ContentError, ErrorGroup, PostpipeError
+from .errors import ErrorGroup, PostpipeError
 from .paths import content_problem
 from .preview_languages import group_rows, translation_links
+from .preview_snapshot import PostEntry, Snapshot, load_snapshot, utcnow
 from .render.templating import PACKAGE_TEMPLATES
-from .site import Site, load_site
 
 HOST = "127.0.0.1"  # never 0.0.0.0: drafts and unsent newsletters stay on this machine
 PREFIX = "/_preview"  # the preview's own pages; everything else is the built site
@@ -70,10 +69,6 @@ KEEPALIVE_SECONDS = 15.0
 HISTORY = 200  # rebuilds remembered for clients that reconnect
 
 Say = Callable[[str], None]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------------------
@@ -170,71 +165,8 @@ class Watcher:
 
 
 # ---------------------------------------------------------------------------
-# the model: posts, built files, and a generation counter
-
-
-@dataclass(frozen=True)
-class PostEntry:
-    """One post file as the preview sees it: rendered, or why it is not."""
-
-    key: str  # path under posts/ without .md: stable while the title (and slug) change
-    rel: str  # posts/….md, relative to the site root
-    source: Path
-    text: str = ""
-    parsed: Post | None = None  # the front matter read fine
-    load_errors: tuple[PostpipeError, ...] = ()
-    duplicate_of: str | None = None  # another file owns this slug
-    rendered: RenderedPost | None = None
-    render_errors: tuple[PostpipeError, ...] = ()
-    crash: str | None = None  # traceback of an unexpected exception
-    findings: tuple[Finding, ...] = ()
-    last_good: Post | None = None  # the last version that worked, for titles and dates
-    stamp: tuple[Any, ...] | None = field(default=None, compare=False)  # of the cached render
-
-    @property
-    def errors(self) -> tuple[PostpipeError, ...]:
-        """Why the post cannot be shown: front matter, duplicate slug, templates."""
-        dup: tuple[PostpipeError, ...] = ()
-        if self.duplicate_of and self.parsed is not None:
-            p = self.parsed
-            dup = (
-                ContentError(
-                    f"slug '{p.slug}' is already used by {self.duplicate_of}",
-                    path=self.rel,
-                    line=p.line("slug") if "slug" in p.line_of else p.line("title"),
-                    hint="give one of the posts its own slug: line in the front matter",
-                ),
-            )
-        return self.load_errors + dup + self.render_errors
-
-    @property
-    def renderable(self) -> bool:
-        return (
-            self.parsed is not None
-            and not self.load_errors
-            and not self.duplicate_of
-            and self.crash is None
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.rendered is not None and not self.errors and self.crash is None
-
-    @property
-    def post(self) -> Post | None:
-        return self.rendered.post if self.rendered else self.parsed or self.last_good
-
-    @property
-    def title(self) -> str:
-        return self.post.title if self.post else Path(self.rel).name
-
-    @property
-    def sort_key(self) -> tuple[str, str]:
-        post = self.post
-        if post is not None:
-            return (post.date.astimezone(UTC).isoformat(), self.rel)
-        m = re.match(r"(\d{4}-\d\d-\d\d)", Path(self.rel).name)
-        return (m.group(1) if m else "9999", self.rel)  # unknown dates first: they need work
+# rebuilds: what changed, the pages that hear of it, and the snapshot served
+# (the snapshot itself and how one is made: preview_snapshot.py)
 
 
 @dataclass(frozen=True)
@@ -254,29 +186,48 @@ class Change:
         return json.dumps({"gen": self.gen, "keys": sorted(self.keys), "all": self.everything})
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """One complete state of the preview; request handlers only read snapshots."""
+class ChangeFeed:
+    """The rebuilds the open pages hear about: the last ``HISTORY`` changes and a
+    wait for the next one (the preview's event stream reads it)."""
 
-    settings: Settings
-    builder: Builder
-    entries: Mapping[str, PostEntry]
-    files: Mapping[str, FileContent]
-    status: Mapping[str, Mapping[str, Any]]
-    problems: tuple[PostpipeError, ...] = ()  # site-wide: .env, list templates, status
-    gen: int = 0
-    built_at: datetime = field(default_factory=_utcnow)
+    def __init__(self, current_gen: Callable[[], int]) -> None:
+        self._current_gen = current_gen  # the generation of the snapshot being served
+        self._cond = threading.Condition()
+        self._history: deque[Change] = deque(maxlen=HISTORY)
+        self.closing = False
 
-    def by_slug(self, slug: str) -> PostEntry | None:
-        for entry in self.entries.values():
-            post = entry.post
-            if post is not None and post.slug == slug:
-                return entry
+    def publish(self, change: Change) -> None:
+        """Remember ``change`` and wake every page waiting for it."""
+        with self._cond:
+            self._history.append(change)
+            self._cond.notify_all()
+
+    def wait(self, since: int, timeout: float) -> Change | None:
+        """Block until a rebuild newer than ``since`` (merged), or None after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self.closing:
+                newer = [c for c in self._history if c.gen > since]
+                if newer:
+                    merged = newer[0]
+                    for c in newer[1:]:
+                        merged = merged.merge(c)
+                    if self._history and since < self._history[0].gen - 1:
+                        merged = replace(merged, everything=True)  # history lost: refresh all
+                    return merged
+                gen = self._current_gen()
+                if since > gen:  # a client from another boot of the server
+                    return Change(gen, everything=True)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
         return None
 
-    def ordered(self) -> list[PostEntry]:
-        """Every post, newest first."""
-        return sorted(self.entries.values(), key=lambda e: e.sort_key, reverse=True)
+    def close(self) -> None:
+        with self._cond:
+            self.closing = True
+            self._cond.notify_all()
 
 
 class Preview:
@@ -287,7 +238,7 @@ class Preview:
         settings: Settings,
         *,
         reload_settings: Callable[[], Settings] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         say: Say | None = None,
     ) -> None:
         self.reload_settings = reload_settings
@@ -295,11 +246,9 @@ class Preview:
         self.say = say or (lambda _line: None)
         self.boot = secrets.token_hex(4)  # a restarted server is a new boot: pages refresh
         self._build_lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._history: deque[Change] = deque(maxlen=HISTORY)
-        self.closing = False
+        self.changes = ChangeFeed(lambda: self.snapshot.gen)
         self.config_problems: tuple[PostpipeError, ...] = ()  # a broken .env, until fixed
-        self.snapshot = self._load(settings, gen=0, old=None)
+        self.snapshot = load_snapshot(settings, gen=0, old=None, clock=clock)
 
     # -- what to watch -----------------------------------------------------------
     def watched(self) -> list[Path]:
@@ -314,133 +263,6 @@ class Preview:
         ]
 
     # -- building ----------------------------------------------------------------
-    def _load(
-        self,
-        settings: Settings,
-        *,
-        gen: int,
-        old: Snapshot | None,
-        problems: tuple[PostpipeError, ...] = (),
-    ) -> Snapshot:
-        """A new snapshot from ``load_site`` (the render cache keeps it incremental)."""
-        previous = dict(old.entries) if old else {}
-        found: list[PostpipeError] = list(problems)
-        site: Site | None = None
-        if not (settings.root / "posts").is_dir():
-            found.append(
-                ContentError(
-                    "there is no posts/ folder",
-                    path=str(settings.root),
-                    hint="create posts/ or run 'postpipe new \"Title\"'; the preview "
-                    "picks it up by itself",
-                )
-            )
-            old = None  # nothing of the last snapshot is there any more
-        else:
-            try:
-                site = load_site(settings, drafts=True, keep_going=True)
-            except PostpipeError as exc:
-                found.append(exc)
-        if site is None:
-            builder = old.builder if old else Builder(settings, drafts=True)
-            return Snapshot(
-                settings=settings,
-                builder=builder,
-                entries={} if old is None else old.entries,
-                files={} if old is None else old.files,
-                status={} if old is None else old.status,
-                problems=tuple(found),
-                gen=gen,
-                built_at=self.clock(),
-            )
-        entries: dict[str, PostEntry] = {}
-        for sp in site.posts:
-            key = _key_of(sp.rel)
-            before = previous.get(key)
-            stamp = _stamp(sp.entry)
-            if before is not None and before.stamp == stamp and before.rendered is not None:
-                entries[key] = before  # unchanged: keep the render already in memory
-                continue
-            rendered = sp.rendered
-            entries[key] = PostEntry(
-                key,
-                sp.rel,
-                rendered.post.source,
-                parsed=rendered.post,
-                rendered=rendered,
-                findings=sp.findings,
-                last_good=rendered.post,
-                stamp=stamp,
-            )
-        for b in site.broken:
-            key = _key_of(b.rel)
-            before = previous.get(key)
-            if (
-                before is not None
-                and before.rendered is None
-                and before.crash == b.crash
-                and [e.render() for e in before.errors] == [e.render() for e in b.errors]
-            ):
-                entries[key] = before  # still broken the same way
-                continue
-            entries[key] = PostEntry(
-                key,
-                b.rel,
-                settings.root / b.rel,
-                parsed=b.post,
-                load_errors=b.errors,
-                crash=b.crash,
-                findings=tuple(from_errors(b.errors)),
-                last_good=b.post or (before.last_good if before else None),
-            )
-        ordered = sorted(entries.values(), key=lambda e: e.sort_key, reverse=True)
-        rendered_posts = [e.rendered for e in ordered if e.ok and e.rendered is not None]
-        try:
-            files: dict[str, FileContent] = site.builder.site_files(rendered_posts)
-        except Exception as exc:  # a list template: keep the old lists, show the error
-            found.append(
-                exc
-                if isinstance(exc, PostpipeError)
-                else PostpipeError(f"building the index pages failed: {exc!r}")
-            )
-            files = dict(old.files) if old else {}
-            for r in rendered_posts:
-                files.update(post_files(r))
-        status, status_problem = self._status(site, old)
-        if status_problem:
-            found.append(status_problem)
-        return Snapshot(
-            settings=settings,
-            builder=site.builder,
-            entries=entries,
-            files=files,
-            status=status,
-            problems=tuple(found),
-            gen=gen,
-            built_at=self.clock(),
-        )
-
-    def _status(
-        self, site: Site, old: Snapshot | None
-    ) -> tuple[dict[str, Mapping[str, Any]], PostpipeError | None]:
-        """Ledger states by slug, read from the ledger and the site (no target is built)."""
-        from .publish import open_ledger, status_rows
-
-        previous = dict(old.status) if old else {}
-        try:
-            ledger = open_ledger(site.settings, read_only=True)
-            try:
-                rows = status_rows(site, ledger, now=self.clock())
-            finally:
-                ledger.close()
-        except PostpipeError as exc:
-            return previous, PostpipeError(
-                f"the publishing state is not available: {exc.message}", hint=exc.hint
-            )
-        except Exception as exc:  # a locked or damaged ledger must not stop the preview
-            return previous, PostpipeError(f"the publishing state is not available: {exc!r}")
-        return {row["slug"]: row for row in rows}, None
-
     def rebuild(self, changed: Iterable[Path]) -> Change | None:
         """Rebuild what depends on ``changed``, publish the new snapshot, wake the pages."""
         changed = {Path(p) for p in changed}
@@ -450,9 +272,7 @@ class Preview:
             change = self._rebuild(old, changed)
             if change is None:
                 return None
-            with self._cond:
-                self._history.append(change)
-                self._cond.notify_all()
+            self.changes.publish(change)
             self._log(old, change, time.monotonic() - started)
             return change
 
@@ -497,7 +317,9 @@ class Preview:
                 self.config_problems = ()
             except PostpipeError as exc:  # keep the last good settings, say what is wrong
                 self.config_problems = tuple(exc.errors) if isinstance(exc, ErrorGroup) else (exc,)
-        snap = self._load(settings, gen=gen, old=old, problems=self.config_problems)
+        snap = load_snapshot(
+            settings, gen=gen, old=old, problems=self.config_problems, clock=self.clock
+        )
         if everything:
             self.snapshot = snap
             return Change(gen, frozenset(snap.entries) | frozenset(old.entries), True)
@@ -520,50 +342,9 @@ class Preview:
         self.snapshot = snap
         return Change(gen, frozenset(keys))
 
-    # -- waiting for changes ---------------------------------------------------------
-    def wait(self, since: int, timeout: float) -> Change | None:
-        """Block until a rebuild newer than ``since`` (merged), or None after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not self.closing:
-                newer = [c for c in self._history if c.gen > since]
-                if newer:
-                    merged = newer[0]
-                    for c in newer[1:]:
-                        merged = merged.merge(c)
-                    if self._history and since < self._history[0].gen - 1:
-                        merged = replace(merged, everything=True)  # history lost: refresh all
-                    return merged
-                if since > self.snapshot.gen:  # a client from another boot of the server
-                    return Change(self.snapshot.gen, everything=True)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cond.wait(left)
-        return None
-
     def close(self) -> None:
-        with self._cond:
-            self.closing = True
-            self._cond.notify_all()
-
-
-def _key_of(rel: str) -> str:
-    """A post's key: its path under posts/ without .md (stable while its slug changes)."""
-    return Path(rel).relative_to("posts").with_suffix("").as_posix()
-
-
-def _stamp(entry: Entry) -> tuple[Any, ...]:
-    """What makes two cached renders of a post the same."""
-    return (
-        entry.stat,
-        entry.deps,
-        entry.links,
-        entry.page,
-        entry.listing,
-        entry.findings,
-        tuple(sorted(entry.outputs.items())),
-    )
+        """End the open event streams."""
+        self.changes.close()
 
 
 # ---------------------------------------------------------------------------
@@ -1237,9 +1018,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif since < 0:
             since = preview.snapshot.gen
         self.wfile.flush()
-        while not preview.closing:
-            change = preview.wait(since, KEEPALIVE_SECONDS)
-            if preview.closing:
+        while not preview.changes.closing:
+            change = preview.changes.wait(since, KEEPALIVE_SECONDS)
+            if preview.changes.closing:
                 break
             if change is None:
                 self.wfile.write(b": keep-alive\n\n")  # also finds closed tabs

@@ -222,7 +222,7 @@ class CmsSteps:
             if i.kind == KIND_CMS and i.target == r.cms.name and i.state in (PUBLISHED, SCHEDULED)
         }
         rendered = [p.rendered for p in posts if p.slug in published]
-        r.report.writes += r.cms.finish(r.site.builder.site_files(rendered))
+        r.report.writes += r.cms.finish(r.site.builder.lists.site_files(rendered))
 
 
 class ListSteps:
