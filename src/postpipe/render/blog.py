@@ -319,6 +319,7 @@ def translation_view(post: Post, editions: tuple[Edition, ...], site: SiteInfo) 
                     "url": site.url_of(path),
                     "label": i18n.labels(e.lang)["read_in"],
                     "name": i18n.language_name(e.lang),
+                    "locale": i18n.og_locale(e.lang),
                 }
             )
     first = original(editions, site.default_lang or site.lang)
@@ -448,12 +449,18 @@ def _json_for_script(data: Any) -> str:
 
 
 def page_context(site: SiteInfo, lang: str, canonical: str, description: str) -> dict[str, Any]:
+    """What every page template gets. ``locale`` is the page's ``og:locale``;
+    ``alternates`` and ``translations`` are the page's versions in other
+    languages (filled on the language home pages, see :func:`home_languages`)."""
     return {
         "site": site.context(),
         "lang": lang,
+        "locale": i18n.og_locale(lang),
         "canonical": canonical,
         "description": description,
         "t": i18n.labels(lang),
+        "alternates": [],
+        "translations": [],
     }
 
 
