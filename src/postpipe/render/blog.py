@@ -60,6 +60,12 @@ class SiteInfo:
         return f"{self.base_path}/{self.section}"
 
     @property
+    def home_url(self) -> str:
+        """The absolute URL of the language's home (the site URL itself for the
+        default language, as it always was; ``…/sv/`` for another)."""
+        return f"{self.url}/{self.section}" if self.section else self.url
+
+    @property
     def feed_url(self) -> str:
         return f"{self.url}/{self.section}feed.xml"
 
@@ -75,6 +81,7 @@ class SiteInfo:
             "title": self.title,
             "url": self.url,
             "home_href": self.home_href,
+            "home_url": self.home_url,
             "css_href": self.css_href,
             "feed_url": self.feed_url,
             "lang": self.lang,
