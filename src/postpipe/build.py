@@ -342,7 +342,7 @@ class Builder:
         return render_newsletter(
             self.env,
             post=view,
-            site=self.site.context(),
+            site=self.site.for_lang(post.lang).context(),  # its language's home
             subject=post.newsletter.subject,
             preheader=post.newsletter.preheader or info.summary,
             view_url=url,

@@ -68,9 +68,11 @@ class SiteLists:
         for asset in self.static.values():
             files[asset.name] = asset.source
         homes: list[tuple[str, Any]] = []
-        for lang, members in self.by_language(views).items():
+        groups = self.by_language(views)
+        for lang, members in groups.items():
             site = self.site.for_lang(lang)
-            for path, html in blog.render_lists(self.env, members, site).items():
+            langs = [k for k, posts in groups.items() if posts]  # their homes link each other
+            for path, html in blog.render_lists(self.env, members, site, langs).items():
                 files[path] = html.encode()
             feed = [v for v in feed_views if section(v["lang"], self.site.lang) == site.section]
             files[f"{site.section}feed.xml"] = blog.atom_feed(feed[: blog.FEED_ENTRIES], site)

@@ -214,6 +214,84 @@ def test_each_newsletter_links_the_other_edition(built):
     assert link.get("href").startswith(f"{SITE}/invitation/")
 
 
+def test_the_language_homes_link_each_other(built):
+    expected = {"en": f"{SITE}/", "sv": f"{SITE}/sv/", "x-default": f"{SITE}/"}
+    en, sv = page(built, ""), page(built, "sv")
+    assert alternates(en) == expected
+    assert alternates(sv) == expected
+    [to_sv] = en.xpath('//nav[@class="lang-switch"]//a')
+    assert (to_sv.get("href"), to_sv.get("hreflang"), to_sv.text_content()) == (
+        "/sv/",
+        "sv",
+        "Läs på svenska",
+    )
+    [to_en] = sv.xpath('//nav[@class="lang-switch"]//a')
+    assert (to_en.get("href"), to_en.get("hreflang"), to_en.text_content()) == (
+        "/",
+        "en",
+        "Read in English",
+    )
+    # tag pages are no translations of each other
+    assert alternates(page(built, "sv/tags/safety")) == {}
+
+
+def test_a_paginated_home_has_the_switch_but_no_hreflang(tmp_path):
+    many = {
+        f"2026-03-{day:02d}-note-{day}.md": (
+            f"---\ntitle: Note {day}\ndate: 2026-03-{day:02d} 09:00\nsummary: Note.\n---\n\nText.\n"
+        )
+        for day in range(1, 12)
+    }
+    root = make(tmp_path, {**many, "2026-04-20-inbjudan.md": SV})
+    result = run(root, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    second = page(root / "build", "page/2")
+    assert alternates(second) == {}  # page 2 of one language is no translation of another
+    [link] = second.xpath('//nav[@class="lang-switch"]//a')
+    assert link.get("href") == "/sv/" and link.get("rel") is None
+    assert set(alternates(page(root / "build", ""))) == {"en", "sv", "x-default"}
+
+
+@pytest.mark.parametrize(
+    "posts",
+    [
+        {"2026-04-01-spring-notes.md": ONLY_EN.replace("Read [the invitation]", "Read")},
+        {"2026-04-20-inbjudan.md": SV.replace("translation_key: safety-day\n", "")},
+    ],
+    ids=["default-language-only", "other-language-only"],
+)
+def test_a_site_in_one_language_has_no_language_links(tmp_path, posts):
+    root = make(tmp_path, posts)
+    result = run(root, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = root / "build" / "site"
+    for index in site.rglob("index.html"):
+        html = index.read_text(encoding="utf-8")
+        assert "hreflang" not in html and "lang-switch" not in html, index
+        assert "og:locale:alternate" not in html, index
+
+
+def test_a_newsletter_links_the_home_of_its_language(built):
+    def home(name: str) -> str:
+        doc = lxml.html.fromstring((built / "newsletters" / name).read_bytes())
+        [link] = doc.xpath('//a[@class="site-title"]')
+        return link.get("href").split("?")[0]
+
+    assert home("inbjudan.html") == f"{SITE}/sv/"
+    assert home("invitation.html") == SITE  # the default language: the site, as before
+
+
+def test_og_locale_comes_from_the_language_catalogue(built):
+    def locales(path: str) -> tuple[str, list[str]]:
+        doc = page(built, path)
+        [own] = doc.xpath('//meta[@property="og:locale"]/@content')
+        return own, doc.xpath('//meta[@property="og:locale:alternate"]/@content')
+
+    assert locales("invitation") == ("en_GB", ["sv_SE"])
+    assert locales("sv/inbjudan") == ("sv_SE", ["en_GB"])
+    assert locales("spring-notes") == ("en_GB", [])
+
+
 def test_two_posts_of_one_language_sharing_a_key_is_an_error(tmp_path):
     twin = edition("Inbjudan igen", "inbjudan-igen", "sv", "Samma dag.")
     root = make(tmp_path, {**PAIR, "2026-04-21-inbjudan-igen.md": twin})

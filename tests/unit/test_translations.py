@@ -132,3 +132,11 @@ def test_a_malformed_language_list_names_its_variable(tmp_path: Path) -> None:
         settings(tmp_path, POSTPIPE_LIST="brevo", BREVO_LIST_IDS_SV="seven")
     assert "BREVO_LIST_IDS_SV='seven' is not valid" in caught.value.message
     assert caught.value.hint is not None and "BREVO_LIST_IDS_SV=3" in caught.value.hint
+
+
+def test_og_locale_is_the_catalogues_locale_or_the_named_region() -> None:
+    assert i18n.og_locale("sv") == "sv_SE"  # sv.toml: locale = "sv_SE"
+    assert i18n.og_locale("en") == "en_GB"  # en.toml: locale = "en_GB"
+    assert i18n.og_locale("en-US") == "en_US"  # the region the post names wins
+    assert i18n.og_locale("sv-FI") == "sv_FI"
+    assert i18n.og_locale("de") == "de"  # no catalogue: not English's en_GB

@@ -60,6 +60,12 @@ class SiteInfo:
         return f"{self.base_path}/{self.section}"
 
     @property
+    def home_url(self) -> str:
+        """The absolute URL of the language's home (the site URL itself for the
+        default language, as it always was; ``…/sv/`` for another)."""
+        return f"{self.url}/{self.section}" if self.section else self.url
+
+    @property
     def feed_url(self) -> str:
         return f"{self.url}/{self.section}feed.xml"
 
@@ -75,6 +81,7 @@ class SiteInfo:
             "title": self.title,
             "url": self.url,
             "home_href": self.home_href,
+            "home_url": self.home_url,
             "css_href": self.css_href,
             "feed_url": self.feed_url,
             "lang": self.lang,
@@ -319,6 +326,7 @@ def translation_view(post: Post, editions: tuple[Edition, ...], site: SiteInfo) 
                     "url": site.url_of(path),
                     "label": i18n.labels(e.lang)["read_in"],
                     "name": i18n.language_name(e.lang),
+                    "locale": i18n.og_locale(e.lang),
                 }
             )
     first = original(editions, site.default_lang or site.lang)
@@ -448,12 +456,18 @@ def _json_for_script(data: Any) -> str:
 
 
 def page_context(site: SiteInfo, lang: str, canonical: str, description: str) -> dict[str, Any]:
+    """What every page template gets. ``locale`` is the page's ``og:locale``;
+    ``alternates`` and ``translations`` are the page's versions in other
+    languages (filled on the language home pages, see :func:`home_languages`)."""
     return {
         "site": site.context(),
         "lang": lang,
+        "locale": i18n.og_locale(lang),
         "canonical": canonical,
         "description": description,
         "t": i18n.labels(lang),
+        "alternates": [],
+        "translations": [],
     }
 
 
@@ -467,12 +481,49 @@ def render_post_page(env: jinja2.Environment, view: Mapping[str, Any], site: Sit
     )
 
 
+def home_languages(site: SiteInfo, languages: Iterable[str]) -> dict[str, Any]:
+    """How the home page of ``site.lang`` links the homes of the other ``languages``
+    (those with posts): ``alternates`` (absolute ``hreflang`` URLs of every home,
+    plus ``x-default``: the default language's home) and ``translations`` (the
+    visible switch). Nothing on a site with posts in one language only."""
+    default = site.default_lang or site.lang
+    langs = sorted(set(languages))
+    if len(langs) < 2 or site.lang not in langs:
+        return {"alternates": [], "translations": []}
+    # each home as an edition whose slug is its path ("" or "sv/")
+    homes = [Edition("", lang, section_of(lang, default)) for lang in langs]
+    alternates = [{"hreflang": e.lang, "url": site.url_of(e.slug)} for e in homes]
+    first = original(homes, default)
+    if first is not None:
+        alternates.append({"hreflang": "x-default", "url": site.url_of(first.slug)})
+    translations = [
+        {
+            "lang": e.lang,
+            "href": site.href(e.slug),
+            "url": site.url_of(e.slug),
+            "label": i18n.labels(e.lang)["read_in"],
+            "name": i18n.language_name(e.lang),
+            "locale": i18n.og_locale(e.lang),
+        }
+        for e in homes
+        if e.lang != site.lang
+    ]
+    return {"alternates": alternates, "translations": translations}
+
+
 def render_lists(
-    env: jinja2.Environment, views: list[Mapping[str, Any]], site: SiteInfo
+    env: jinja2.Environment,
+    views: list[Mapping[str, Any]],
+    site: SiteInfo,
+    languages: Iterable[str] = (),
 ) -> dict[str, str]:
-    """Index pages (``index.html``, ``page/N/``) and one page per tag and category."""
+    """Index pages (``index.html``, ``page/N/``) and one page per tag and category.
+
+    ``languages`` are the site's languages that have posts: with two or more, the
+    home pages link each other (:func:`home_languages`)."""
     t = i18n.labels(site.lang)
-    out = _paginate(env, views, site, site.section, t["latest"], site.title)
+    home = home_languages(site, languages)
+    out = _paginate(env, views, site, site.section, t["latest"], site.title, home)
     groups: dict[str, tuple[str, str, list[Mapping[str, Any]]]] = {}
     for v in views:
         # a post is listed once per page, however many of its names lead there
@@ -498,7 +549,11 @@ def _paginate(
     prefix: str,
     heading: str,
     description: str,
+    home: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
+    """The pages of one list; ``home`` (:func:`home_languages`) links the other
+    languages: the switch on every page, the ``hreflang`` alternates on the first
+    (page N of one language is no translation of page N of another)."""
     t = i18n.labels(site.lang)
     pages = max(1, math.ceil(len(views) / PER_PAGE))
     out: dict[str, str] = {}
@@ -515,13 +570,12 @@ def _paginate(
             "prev_href": site.href(path_of(n - 1)) if n > 1 else None,
             "next_href": site.href(path_of(n + 1)) if n < pages else None,
         }
+        context = page_context(site, site.lang, site.url_of(path_of(n)), description)
+        if home:
+            context["translations"] = home["translations"]
+            context["alternates"] = home["alternates"] if n == 1 else []
         html = render(
-            env,
-            "blog/list.html",
-            heading=heading,
-            posts=chunk,
-            pagination=pagination,
-            **page_context(site, site.lang, site.url_of(path_of(n)), description),
+            env, "blog/list.html", heading=heading, posts=chunk, pagination=pagination, **context
         )
         out[path_of(n) + "index.html"] = html
     return out

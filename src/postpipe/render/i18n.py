@@ -44,6 +44,16 @@ def locale(lang: str) -> str:
     return str(_catalogue(_lang(lang)).get("locale") or "en_GB")
 
 
+def og_locale(lang: str) -> str:
+    """The page's Open Graph locale (``og:locale``): the region ``lang`` names
+    (``en-US`` → ``en_US``), else its catalogue's locale (``sv`` → ``sv_SE``); a
+    language without a catalogue as it is written (``de``, ``zh_Hant``)."""
+    parts = lang.replace("_", "-").split("-")
+    if len(parts) > 1 and len(parts[-1]) == 2 and parts[-1].isalpha():
+        return f"{parts[0].lower()}_{parts[-1].upper()}"
+    return locale(lang) if _catalogue(parts[0].lower()) else "_".join(parts)
+
+
 def _months(lang: str) -> list[str]:
     from babel.dates import get_month_names
 
