@@ -139,7 +139,8 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def _iso(value: datetime) -> str:
+def iso(value: datetime) -> str:
+    """How the ledger and its tables store a time: UTC, to the second."""
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -275,7 +276,7 @@ class _LedgerDb:
     ) -> None:
         db.execute(
             "INSERT INTO events (at, slug, kind, target, event, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (_iso(now), slug, kind, target, event, self.redact(detail) if detail else detail),
+            (iso(now), slug, kind, target, event, self.redact(detail) if detail else detail),
         )
 
     def _upsert(
@@ -294,7 +295,7 @@ class _LedgerDb:
         exists = db.execute(
             "SELECT 1 FROM items WHERE slug=? AND kind=? AND target=?", (slug, kind, target)
         ).fetchone()
-        values["updated_at"] = _iso(now)
+        values["updated_at"] = iso(now)
         if exists:
             sets = ", ".join(f"{k} = ?" for k in values)
             db.execute(
@@ -303,7 +304,7 @@ class _LedgerDb:
             )
         else:
             values.setdefault("state", FAILED)
-            values["created_at"] = _iso(now)
+            values["created_at"] = iso(now)
             cols = ", ".join(["slug", "kind", "target", *values])
             marks = ", ".join("?" * (3 + len(values)))
             db.execute(
@@ -442,7 +443,7 @@ class _LedgerStates(_LedgerDb):
                 now,
                 state=SENT,
                 remote_id=remote_id,
-                sent_at=_iso(sent_at or now),
+                sent_at=iso(sent_at or now),
                 last_error=None,
                 claimed_by=None,
             )
@@ -544,7 +545,7 @@ class Ledger(_LedgerStates):
             db.execute(
                 "INSERT OR REPLACE INTO assets (target, digest, remote_id, remote_url, "
                 "created_at) VALUES (?, ?, ?, ?, ?)",
-                (target, digest, remote_id, remote_url, _iso(now)),
+                (target, digest, remote_id, remote_url, iso(now)),
             )
 
     def recipient_states(self, slug: str, target: str) -> dict[str, str]:
@@ -566,7 +567,7 @@ class Ledger(_LedgerStates):
             db.execute(
                 "INSERT OR REPLACE INTO recipients (slug, target, email, state, "
                 "updated_at, error) VALUES (?, ?, ?, ?, ?, ?)",
-                (slug, target, email, state, _iso(now), self.redact(error) if error else error),
+                (slug, target, email, state, iso(now), self.redact(error) if error else error),
             )
 
 

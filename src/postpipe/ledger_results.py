@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .ledger import Ledger
+from .ledger import Ledger, iso
 
 #: the figures of a result, in the order of the table and of ``--json``
 FIGURES = (
@@ -76,8 +75,6 @@ class LedgerResults:
         links: Iterable[tuple[str, int]],
     ) -> None:
         """Store one fetch, replacing the previous one of that newsletter (one transaction)."""
-        from .ledger import _iso
-
         key = (slug, list_name, campaign_id)
         with self.ledger.transaction() as db:
             db.execute("DELETE FROM results WHERE slug=? AND list=? AND campaign_id=?", key)
@@ -87,7 +84,7 @@ class LedgerResults:
             db.execute(
                 f"INSERT INTO results (slug, list, campaign_id, sent_at, fetched_at, {cols}) "
                 f"VALUES ({marks})",
-                (*key, sent_at, _iso(fetched_at), *(figures.get(f) for f in FIGURES)),
+                (*key, sent_at, iso(fetched_at), *(figures.get(f) for f in FIGURES)),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO result_links (slug, list, campaign_id, url, clicks) "
@@ -98,22 +95,18 @@ class LedgerResults:
     def spend(self, list_name: str, now: datetime, calls: int) -> None:
         """Log ``calls`` report requests made to ``list_name`` at ``now`` (and forget
         the ones older than a day: only the last hour counts)."""
-        from .ledger import _iso
-
         with self.ledger.transaction() as db:
-            db.execute("DELETE FROM result_requests WHERE at<?", (_iso(now - timedelta(days=1)),))
+            db.execute("DELETE FROM result_requests WHERE at<?", (iso(now - timedelta(days=1)),))
             db.execute(
                 "INSERT INTO result_requests (list, at, calls) VALUES (?, ?, ?)",
-                (list_name, _iso(now), calls),
+                (list_name, iso(now), calls),
             )
 
     def spent(self, list_name: str, since: datetime) -> int:
         """Report requests made to ``list_name`` since ``since``."""
-        from .ledger import _iso
-
         row = self.ledger.db.execute(
             "SELECT COALESCE(SUM(calls), 0) FROM result_requests WHERE list=? AND at>?",
-            (list_name, _iso(since)),
+            (list_name, iso(since)),
         ).fetchone()
         return int(row[0])
 

@@ -20,15 +20,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .headers import parse_address
+from .ledger import Ledger, iso
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .ledger import Ledger
 
 UNSUBSCRIBED, BOUNCED_HARD, BOUNCED_SOFT, COMPLAINED, BY_HAND = (
     "unsubscribed",
@@ -40,10 +40,6 @@ UNSUBSCRIBED, BOUNCED_HARD, BOUNCED_SOFT, COMPLAINED, BY_HAND = (
 REASONS = (UNSUBSCRIBED, BOUNCED_HARD, BOUNCED_SOFT, COMPLAINED, BY_HAND)
 #: soft bounces of this many newsletters in a row suppress an address
 SOFT_LIMIT = 3
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def list_key(settings: Settings) -> str:
@@ -127,7 +123,7 @@ class Suppressions:
                 "ON CONFLICT (list, email) DO UPDATE SET reason=excluded.reason, "
                 "suppressed_at=excluded.suppressed_at, detail=excluded.detail, "
                 "updated_at=excluded.updated_at",
-                (lst, key, address, reason, _iso(now), self._clean(detail), _iso(now)),
+                (lst, key, address, reason, iso(now), self._clean(detail), iso(now)),
             )
         return True
 
@@ -195,11 +191,11 @@ class Suppressions:
                     key,
                     address,
                     BOUNCED_SOFT if suppressed else None,
-                    _iso(now) if suppressed else None,
+                    iso(now) if suppressed else None,
                     count,
                     slug,
                     self._clean(detail),
-                    _iso(now),
+                    iso(now),
                 ),
             )
         return suppressed
