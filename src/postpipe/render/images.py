@@ -337,7 +337,8 @@ class ImageStore:
                     _oriented(hero) if hero is not None and hero.suffix.lower() != ".svg" else None
                 )
                 img, _ = draw_card(title, site_title, event_name, event_when, event_place, hero_img)
-            self._save(img.convert("RGB"), out, "JPEG", quality=JPEG_QUALITY)
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
+            self._save(rgb, out, "JPEG", quality=JPEG_QUALITY)
         d = file_digest(out)
         return Asset(
             source=out, name=f"{folder}/{slug}-card.{d[:10]}.jpg", digest=d, size=CARD_SIZE
