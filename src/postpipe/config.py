@@ -425,7 +425,8 @@ FIELDS: tuple[Field, ...] = (
         "BUTTONDOWN_TAG",
         "buttondown_tag",
         None,
-        "Buttondown subscriber tag a newsletter goes to (default: every subscriber).",
+        "Buttondown subscriber tag (its name or id) a newsletter goes to (default: every "
+        "subscriber).",
         group="buttondown",
     ),
     Field(

@@ -29,6 +29,13 @@ def post(slug: str, lang: str, key: str | None, own_list: str | None = None) -> 
 
 
 def publish(h: Harness, root: Path, posts: dict[str, str], **env: str) -> None:
+    result = run_publish(h, root, posts, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def run_publish(
+    h: Harness, root: Path, posts: dict[str, str], **env: str
+) -> subprocess.CompletedProcess[str]:
     for name, text in posts.items():
         (root / "posts").mkdir(parents=True, exist_ok=True)
         (root / "posts" / name).write_text(text, encoding="utf-8")
@@ -41,7 +48,7 @@ def publish(h: Harness, root: Path, posts: dict[str, str], **env: str) -> None:
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return result
 
 
 def audience(h: Harness, slug: str) -> Any:
@@ -57,7 +64,7 @@ def audience(h: Harness, slug: str) -> Any:
         [c] = [c for c in f.campaigns.values() if c["subject"] == f"News {slug}"]
         return c["recipients"]["listIds"]
     [e] = [e for e in f.emails.values() if e["subject"] == f"News {slug}"]
-    return [x["value"] for x in e["filters"]["filters"]]
+    return [f.tags[x["value"]] for x in e["filters"]["filters"]]  # by id; the names, to compare
 
 
 #: provider → (fake options, the Swedish list variable and value, what the fake
@@ -77,7 +84,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str], Any, Any]] = {
     ),
     "brevo": ({"lists": (7, 8)}, {"BREVO_LIST_IDS_SV": "8", "BREVO_LIST_IDS": "7"}, [8], [7]),
     "buttondown": (
-        {},
+        {"tags": ("english", "svenska")},
         {"BUTTONDOWN_TAG_SV": "svenska", "BUTTONDOWN_TAG": "english"},
         ["svenska"],
         ["english"],
@@ -105,3 +112,25 @@ def test_a_posts_own_list_wins_over_the_language_list(make_harness, tmp_path: Pa
     posts = {"sv.md": post("inbjudan", "sv", "day", own_list="ownlist001")}
     publish(h, tmp_path / "site", posts, MAILCHIMP_LIST_ID_SV="svlist0001")
     assert audience(h, "inbjudan") == "ownlist001"
+
+
+def test_buttondown_tags_go_by_id(make_harness, tmp_path: Path) -> None:
+    """Buttondown's audience filter takes a tag's id, never its name: a name is looked
+    up (past the first page of tags), an id is used as it is, an unknown name stops that
+    post with the name and a hint, and no email is created for it."""
+    names = tuple(f"tag{i}" for i in range(1000)) + ("svenska",)
+    h = make_harness("buttondown", tags=names)
+    sv_id = next(i for i, n in h.fake.tags.items() if n == "svenska")
+    publish(h, tmp_path / "a", {"sv.md": post("inbjudan", "sv", None)}, BUTTONDOWN_TAG_SV="svenska")
+    [e] = h.fake.emails.values()
+    assert e["filters"]["filters"][0]["value"] == sv_id
+    publish(h, tmp_path / "b", {"sv.md": post("kallelse", "sv", None)}, BUTTONDOWN_TAG_SV=sv_id)
+    assert audience(h, "kallelse") == ["svenska"]
+    before = len(h.fake.emails)
+    result = run_publish(
+        h, tmp_path / "c", {"sv.md": post("okand", "sv", None)}, BUTTONDOWN_TAG_SV="finska"
+    )
+    assert result.returncode == 1
+    assert "Buttondown has no subscriber tag named 'finska'" in result.stdout + result.stderr
+    assert "Subscribers → Tags" in result.stdout + result.stderr
+    assert len(h.fake.emails) == before

@@ -69,9 +69,16 @@ class FakeButtondown(FakeProvider):
     name = "buttondown"
 
     def __init__(
-        self, key: str = KEY, limit: int = 600, window: float = 60.0, page_size: int = 20
+        self,
+        key: str = KEY,
+        limit: int = 600,
+        window: float = 60.0,
+        page_size: int = 20,
+        tags: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
+        #: tag id → name; an email's audience filter names tags by id only
+        self.tags = {f"tag_{i:026d}": name for i, name in enumerate(tags, 1)}
         self.key = key
         self.limit, self.window = limit, window
         self.page_size = page_size
@@ -181,6 +188,8 @@ class FakeButtondown(FakeProvider):
     def route(self, req: Request) -> Reply:
         version = req.headers.get("x-api-version", CURRENT_VERSION)
         parts = req.path.strip("/").split("/")
+        if parts == ["v1", "tags"] and req.method == "GET":
+            return self.list_tags(req)
         if parts[:2] != ["v1", "emails"]:
             return err(404, "not_found", "Not found.")
         rest = parts[2:]
@@ -250,7 +259,21 @@ class FakeButtondown(FakeProvider):
             )
         if body.get("status") == "scheduled" and not body.get("publish_date"):
             return err(400, "publish_date_missing", "Scheduled emails need a publish_date.")
+        for f in (body.get("filters") or {}).get("filters") or []:
+            # "Tag filters require the tag's ID (either a UUID or TypeID), not its name."
+            if f.get("field") == "subscriber.tags" and f.get("value") not in self.tags:
+                return err(400, "tag_invalid", f"The tag {f.get('value')!r} does not exist.")
         return None
+
+    def list_tags(self, req: Request) -> Reply:
+        """``GET /v1/tags``: a ``Page[Tag]`` (``page``, ``page_size``, ``next``)."""
+        page = int((req.query.get("page") or ["1"])[-1])
+        size = int((req.query.get("page_size") or ["100"])[-1])
+        items = [{"id": i, "name": n} for i, n in self.tags.items()]
+        chunk = items[(page - 1) * size : page * size]
+        more = page * size < len(items)
+        nxt = f"{self.url}/v1/tags?{urlencode({'page': page + 1, 'page_size': size})}"
+        return Reply(200, {"results": chunk, "count": len(items), "next": nxt if more else None})
 
     def create(self, req: Request, version: str) -> Reply:
         body = req.body

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -52,6 +53,10 @@ STATUS = {
     "transactional": "sent",
     "suppressed": "sent",
 }
+#: A tag's id (a TypeID such as ``tag_01h…``, or a UUID): what an email's tag filter needs.
+TAG_ID = re.compile(
+    r"(?:sub_)?tag_[0-9a-z]{26}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 META = "postpipe_key"
 DIGEST = "postpipe_digest"  # of subject, body and description: no PATCH when unchanged
 
@@ -89,6 +94,10 @@ class Buttondown(CampaignList):
     required: ClassVar[tuple[str, ...]] = ("buttondown_api_key",)
     STATUS = STATUS
 
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(settings, **options)
+        self._tag_ids: dict[str, str] = {}  # tag name → id, read once per run
+
     def _http_setup(self, settings: Settings) -> HttpSetup:
         return HttpSetup(
             base_url=f"{settings.buttondown_base_url}/v1",
@@ -103,14 +112,29 @@ class Buttondown(CampaignList):
         )
 
     def _pages(self, key: IdempotencyKey) -> Iterator[list[dict[str, Any]]]:
-        url: str | None = "/emails"
         # no status filter: since API version 2025-06-01 (pinned above) the list holds
         # every status but "deleted", so an email in a status new to postpipe is found too
-        params: dict[str, Any] | None = {"ordering": "-creation_date", "excluded_fields": "body"}
-        while url:
-            page = self.http.get(url, params=params).json()
-            yield page.get("results") or []
-            url, params = page.get("next"), None  # "next" carries the query
+        return self._next_pages(
+            "/emails", {"ordering": "-creation_date", "excluded_fields": "body"}
+        )
+
+    def _tag_id(self, tag: str) -> str:
+        """The id of the subscriber tag ``tag`` (a name, or already an id): Buttondown's
+        audience filter takes ids only. Names are looked up once (``GET /tags``)."""
+        if TAG_ID.fullmatch(tag):
+            return tag
+        if tag not in self._tag_ids:
+            for page in self._next_pages("/tags", {"page_size": 1000}):
+                for item in page:
+                    self._tag_ids.setdefault(str(item.get("name")), str(item.get("id")))
+            if tag not in self._tag_ids:
+                raise ProviderError(
+                    f"Buttondown has no subscriber tag named {tag!r}",
+                    target=self.name,
+                    hint="create the tag in Buttondown (Subscribers → Tags), or set "
+                    "BUTTONDOWN_TAG / BUTTONDOWN_TAG_<LANG> to an existing tag's name or id",
+                )
+        return self._tag_ids[tag]
 
     def _key_of(self, item: Mapping[str, Any]) -> str | None:
         return (item.get("metadata") or {}).get(META)
@@ -166,8 +190,9 @@ class Buttondown(CampaignList):
         }
         tag = self._tag(email)
         if tag:  # only subscribers with this tag (e.g. the Swedish edition's readers)
+            tag_id = self._tag_id(tag)
             fields["filters"] = {
-                "filters": [{"field": "subscriber.tags", "operator": "contains", "value": tag}],
+                "filters": [{"field": "subscriber.tags", "operator": "contains", "value": tag_id}],
                 "groups": [],
                 "predicate": "and",
             }

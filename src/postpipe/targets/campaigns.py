@@ -240,6 +240,17 @@ class CampaignList(MailingList):
             if not batch or offset >= int(page.get(total) or 0):
                 return
 
+    def _next_pages(
+        self, path: str, params: Mapping[str, Any], items: str = "results"
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a listing that links its ``next`` page (the link carries the query)."""
+        url: str | None = path
+        query: Mapping[str, Any] | None = params
+        while url:
+            page = self.http.get(url, params=query).json()
+            yield page.get(items) or []
+            url, query = page.get("next"), None
+
     def _campaign(self, key: str, data: Mapping[str, Any]) -> Campaign:
         return Campaign(
             key=key,
