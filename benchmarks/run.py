@@ -8,8 +8,10 @@ only, a minimal layout set written by ``hugosite.py``), cold and again with noth
 changed; ``postpipe build`` cold with premailer and with css-inline; a no-op
 rebuild; a rebuild after editing one post; ``postpipe publish`` with nothing
 changed (folder and outbox targets). Peak RSS of each command is read from
-``getrusage`` of its process tree. Every ratio is against Pelican, and against
-postpipe's cold css-inline build, measured in the same run. Hugo is Debian's
+``getrusage`` of its process tree. ``--compare PYTHON`` adds a cold build by
+another installed postpipe (an earlier release's venv) on the same corpus. Every
+ratio is against Pelican, and against postpipe's cold css-inline build, measured
+in the same run. Hugo is Debian's
 ``hugo`` package: without it the Hugo rows are left out with a note, except under
 CI (``CI=true``), where a missing ``hugo`` is an error. Not a test: the numbers
 depend on the machine; CI runs it at a tiny size only to prove it works.
@@ -106,6 +108,14 @@ def main() -> int:
     )
     ap.add_argument("--photo-size", type=photo_size, default=(4000, 3000), metavar="WxH")
     ap.add_argument("--photo-posts", type=int, default=50, help="posts of the photo corpus")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        metavar="PYTHON",
+        help="also time a cold css-inline build by the postpipe installed for this Python "
+        "(e.g. a venv of an earlier release), on the same corpus in the same run",
+    )
+    ap.add_argument("--compare-label", default="", help="its name in the table (e.g. 0.1)")
     args = ap.parse_args()
 
     hugo = find_hugo()
@@ -172,6 +182,18 @@ def main() -> int:
 
     build = [py, "-m", "postpipe", "build", "-q"]
     css_env = {**base_env, "POSTPIPE_INLINER": "css-inline"}
+    if args.compare:
+        other = (
+            args.compare_label
+            or subprocess.run(
+                [str(args.compare), "-c", "import postpipe; print(postpipe.__version__)"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+        cmd = [str(args.compare), "-m", "postpipe", "build", "-q"]
+        run(f"build cold (css-inline), {other}", cmd, site, css_env, before=clean_postpipe)
     run("build cold (premailer)", build, site, before=clean_postpipe)
     run("build cold (css-inline)", build, site, css_env, before=clean_postpipe)
     run("build no-op (css-inline)", build, site, css_env)
