@@ -646,6 +646,8 @@ def build_message(
     date: datetime,
     key: str | None = None,
     preheader: str | None = None,
+    message_id: str | None = None,
+    boundary: str | None = None,
 ) -> EmailMessage:
     """The MIME message: multipart/alternative, UTF-8, RFC 8058 unsubscribe headers.
 
@@ -655,6 +657,9 @@ def build_message(
     RFC 6532 one with UTF-8 headers (``msg.policy.utf8``), which needs a server
     with SMTPUTF8. Subject and preheader of any length are folded to lines of at
     most 78 characters, RFC 2047-encoded where they are not ASCII.
+
+    ``message_id`` (``<id@domain>``) and ``boundary`` replace the random ones, for
+    a message whose bytes must depend on its content only (the spam check's cache).
     """
     if isinstance(to, str):  # a bare address, or "Name <address>"
         to = parseaddr(to) if "<" in to else ("", to)
@@ -676,7 +681,7 @@ def build_message(
     msg["To"] = address(to_name, rcpt)
     msg["Reply-To"] = address("", reply)
     msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = make_msgid(idstring=key, domain=sender.ascii_domain)
+    msg["Message-ID"] = message_id or make_msgid(idstring=key, domain=sender.ascii_domain)
     msg["MIME-Version"] = "1.0"
     # a URI in a header is ASCII: percent-encode any other character (UTF-8)
     unsubscribe_url = re.sub(r"[^\x21-\x7e]", lambda m: quote(m.group()), unsubscribe_url)
@@ -694,6 +699,8 @@ def build_message(
         msg["X-Preheader"] = preheader
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if boundary:
+        msg.set_boundary(boundary)
     return msg
 
 
