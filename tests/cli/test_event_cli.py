@@ -218,7 +218,9 @@ def test_add_to_calendar_on_the_page_in_the_email_and_in_the_text_part(built: Pa
     [block] = mail.xpath("//p[@class='calendar']")
     assert "Add to calendar" in block.text_content()
     ics, google2, _ = _calendar_links(block.xpath(".//a/@href"))
-    assert ics.startswith("https://news.example.org/safety-evening/event.ics")
+    # UTM like every link to our own site, a file as much as a page (POSTPIPE_UTM)
+    utm = "utm_source=newsletter&utm_medium=email&utm_campaign=safety-evening"
+    assert ics == f"https://news.example.org/safety-evening/event.ics?{utm}"
     assert google2 == google
     assert "data:" not in html
 
@@ -227,7 +229,7 @@ def test_add_to_calendar_on_the_page_in_the_email_and_in_the_text_part(built: Pa
     at = lines.index("Add to calendar:")
     listed = lines[at + 1 : at + 7]
     assert listed[0::2] == ["- Calendar file (.ics):", "- Google Calendar:", "- Outlook.com:"]
-    assert listed[1] == "https://news.example.org/safety-evening/event.ics"
+    assert listed[1] == ics  # the same link as the HTML part's
     assert _calendar_links(listed[1::2])[1] == google
 
 

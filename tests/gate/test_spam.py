@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from email.parser import BytesParser
+from email.policy import default
 
 import pytest
 from gatekit import ENV, FRONT, REPO, post_text, run, write
 
 from postpipe.checks import spam
+from postpipe.config import load_settings
+from postpipe.render.email import RenderedEmail, build_message
 
 needs_sa = pytest.mark.skipif(spam.installed() is None,
                               reason="SpamAssassin is not installed (apt-get install spamassassin)")
@@ -53,28 +57,56 @@ def test_a_spammy_newsletter_is_an_error_and_the_samples_score_low(tmp_path):
     assert len(scores) == 4 and max(scores) < 2  # 4 newsletters: one per edition (issue 15)
 
 
+def scored(tmp_path, subject: str, html: str, text: str) -> bytes:
+    """The bytes SpamAssassin would score for a newsletter with these parts."""
+    settings = load_settings(tmp_path, environ={"POSTPIPE_FROM_EMAIL": "n@example.org",
+                                                "POSTPIPE_FROM_NAME": "N"})
+    email = RenderedEmail(subject=subject, preheader="", html=html, text=text,
+                          view_url="https://example.org/a/",
+                          unsubscribe_url="https://example.org/u?e={email}")
+    return spam.newsletter_message(settings, email)
+
+
+def test_the_scored_message_is_the_sent_one_with_fixed_date_id_and_boundary(tmp_path):
+    """One builder: the spam check scores what build_message makes for a subscriber;
+    only Date, Message-ID and the boundary are fixed, so equal content is equal bytes."""
+    a = scored(tmp_path, "Hello", "<p>Hi there, friends.</p>", "Hi there.")
+    assert a == scored(tmp_path, "Hello", "<p>Hi there, friends.</p>", "Hi there.")
+    assert a != scored(tmp_path, "Hello", "<p>Hi there, friends.</p>", "Hi there!")
+    msg = BytesParser(policy=default).parsebytes(a)
+    digest = msg["Message-ID"][1:].split("@")[0]
+    assert msg["Message-ID"] == f"<{digest}@example.org>" and len(digest) == 24
+    assert msg.get_boundary() == f"=_postpipe_{digest}"
+    assert msg["Date"] == "Thu, 01 Jan 2026 00:00:00 +0000"
+    assert msg["To"] == spam.SUBSCRIBER
+    assert msg["List-Unsubscribe"].startswith("<https://example.org/u?e=subscriber@example.com>")
+    sent = build_message(subject="Hello", html="<p>Hi there, friends.</p>", text="Hi there.",
+                         sender_name="N", sender_email="n@example.org",
+                         reply_to="n@example.org", to=spam.SUBSCRIBER,
+                         unsubscribe_url="https://example.org/u?e=subscriber@example.com",
+                         date=spam.DATE)
+    sent = BytesParser(policy=default).parsebytes(sent.as_bytes())
+    assert msg.keys() == sent.keys()  # the sent layout (not an id re-appended at the end)
+    fixed = {"Message-ID", "Content-Type"}  # the id and the boundary
+    assert [(k, v) for k, v in msg.items() if k not in fixed] == [
+        (k, v) for k, v in sent.items() if k not in fixed]
+    assert [p.get_content() for p in msg.iter_parts()] == [
+        p.get_content() for p in sent.iter_parts()]
+
+
 @needs_sa
 def test_one_process_scores_every_message(tmp_path):
-    a = spam.message_for(subject="Hello", html="<p>Hi there, friends.</p>", text="Hi there.",
-                         sender_name="N", sender_email="n@example.org",
-                         reply_to="n@example.org", unsubscribe_url="https://example.org/u",
-                         preheader=None)
-    b = spam.message_for(subject="FREE!!! ACT NOW", html="<p>FREE!!! ACT NOW!!!</p>",
-                         text="FREE!!! ACT NOW!!! GUARANTEED! RISK FREE!",
-                         sender_name="N", sender_email="n@example.org",
-                         reply_to="n@example.org", unsubscribe_url="https://example.org/u",
-                         preheader=None)
-    assert a == spam.message_for(subject="Hello", html="<p>Hi there, friends.</p>",
-                                 text="Hi there.", sender_name="N",
-                                 sender_email="n@example.org", reply_to="n@example.org",
-                                 unsubscribe_url="https://example.org/u", preheader=None)
+    a = scored(tmp_path, "Hello", "<p>Hi there, friends.</p>", "Hi there.")
+    b = scored(tmp_path, "FREE!!! ACT NOW", "<p>FREE!!! ACT NOW!!!</p>",
+               "FREE!!! ACT NOW!!! GUARANTEED! RISK FREE!")
     # a line starting with "From " inside a message does not split the mbox
     tricky = a.replace(b"Hi there.", b"Hi there.\nFrom the team")
-    results = spam.score({"a": a, "b": b, "tricky": tricky}, tmp_path)
+    cache = tmp_path / "cache"
+    results = spam.score({"a": a, "b": b, "tricky": tricky}, cache)
     assert set(results) == {"a", "b", "tricky"}
     assert results["b"].score > results["a"].score + 2
     assert results["tricky"].score == pytest.approx(results["a"].score, abs=1)
-    assert len(list(tmp_path.glob("*.json"))) == 3
+    assert len(list(cache.glob("*.json"))) == 3
 
 
 def test_levels():

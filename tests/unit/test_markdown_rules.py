@@ -104,3 +104,50 @@ def test_one_converter_keeps_languages_apart() -> None:
     assert m.convert('"x"', lang="sv").html == "<p>&rdquo;x&rdquo;</p>"
     assert m.convert('"x"', lang="en").html == "<p>&ldquo;x&rdquo;</p>"
     assert m.convert('"x"', lang="sv").html == "<p>&rdquo;x&rdquo;</p>"
+
+
+def test_a_list_may_interrupt_a_paragraph_inside_a_blockquote() -> None:
+    root = tree("> Vi pratade om:\n> - belysning\n> - nattvandring\n\nSlut.")
+    assert [el.tag for el in root] == ["blockquote", "p"]
+    quote = root[0]
+    assert [el.tag for el in quote] == ["p", "ul"]
+    assert quote[0].text_content() == "Vi pratade om:"
+    assert [li.text_content() for li in quote[1]] == ["belysning", "nattvandring"]
+
+
+def test_in_a_blockquote_an_ordered_list_interrupts_only_from_1() -> None:
+    quote = tree("> Steps:\n> 1. one\n> 2. two\n>\n> Året var\n> 2027. ett bra år")[0]
+    assert [el.tag for el in quote] == ["p", "ol", "p"]
+    assert quote[2].text_content() == "Året var\n2027. ett bra år"
+
+
+@pytest.mark.parametrize("indent", [2, 4])
+def test_nested_lists_and_quotes_inside_a_blockquote(indent: int) -> None:
+    pad = " " * indent
+    root = tree(f"> a\n> - b\n> {pad}- c\n> - d\n>\n> > inner\n> > - e\n\n- f\n\n  > g\n  > - h")
+    quote = root[0]
+    assert [el.tag for el in quote] == ["p", "ul", "blockquote"]
+    assert [li.text for li in quote.findall("ul/li")] == ["b", "d"]
+    assert [li.text for li in quote.findall("ul/li/ul/li")] == ["c"]
+    inner = quote.find("blockquote")
+    assert [el.tag for el in inner] == ["p", "ul"]
+    assert [li.text for li in inner.findall("ul/li")] == ["e"]
+    # a quote in a list item (after a blank line) gets the same rule
+    item = root.find("ul/li")
+    assert [el.tag for el in item.find("blockquote")] == ["p", "ul"]
+    assert item.find("blockquote/ul/li").text == "h"
+
+
+def test_a_quote_keeps_its_lazy_lines_and_a_list_after_it_ends_it() -> None:
+    root = tree("> para\nlazy line\n> - item\n- outside")
+    assert [el.tag for el in root] == ["blockquote", "ul"]
+    assert root[0][0].text_content() == "para\nlazy line"
+    assert [li.text for li in root[0].findall("ul/li")] == ["item"]
+    assert [li.text for li in root[1]] == ["outside"]
+
+
+def test_a_fence_in_a_blockquote_is_left_as_it_was() -> None:
+    text = "> ```\n> a\n> - b\n> ```"
+    assert Markup().convert(text).html == (
+        "<blockquote>\n<p><code>a\n- b</code></p>\n</blockquote>"
+    )

@@ -23,7 +23,7 @@ from ..content import cut_slug
 from ..errors import PostpipeError, TemplateError
 from ..render.sanitize import unsafe_parts
 from . import a11y, clients, darkmode, placeholders
-from .base import ERROR, FENCE, INFO, WARNING, Finding, prose_lines
+from .base import ERROR, INFO, WARNING, Finding, prose_lines
 
 CLIP_BYTES = 102 * 1024  # Gmail clips messages over ~102 KB of HTML
 CLIP_WARN_BYTES = 90 * 1024  # leave room for what the provider adds
@@ -222,26 +222,19 @@ def _short(text: str, limit: int = 60) -> str:
 def _heading_lines(r: RenderedPost) -> list[int]:
     """The .md line of each heading of the body, in order (ATX and setext,
     outside fenced code)."""
-    lines = r.post.body.split("\n")
     found: list[int] = []
-    fence = ""
-    for i, text in enumerate(lines):
-        m = FENCE.match(text)
-        if fence:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                fence = ""
-            continue
-        if m:
-            fence = m.group(1)
-        elif _ATX.match(text):
-            found.append(r.post.body_line + i)
+    prev_line, prev = 0, ""  # the previous line outside code, for setext underlines
+    for line, text in prose_lines(r.post.body, r.post.body_line, blank_code=False):
+        if _ATX.match(text):
+            found.append(line)
         elif (
-            i > 0
+            prev_line == line - 1  # not right after a code fence
             and re.match(r"^ {0,3}(=+|-+) *$", text)
-            and lines[i - 1].strip()
-            and not re.match(r"^ {0,3}([-*+] |\d+\. |#)", lines[i - 1])
+            and prev.strip()
+            and not re.match(r"^ {0,3}([-*+] |\d+\. |#)", prev)
         ):
-            found.append(r.post.body_line + i - 1)
+            found.append(line - 1)
+        prev_line, prev = line, text
     return found
 
 

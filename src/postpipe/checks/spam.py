@@ -40,6 +40,9 @@ ERROR_AT = 5.0
 TIMEOUT = 120  # seconds for one run of SpamAssassin over every message
 CACHE_FORMAT = 1
 _SEP = "From postpipe-spam-check-{} Mon May  4 10:00:00 2026"
+#: the recipient and Date of every scored message (fixed: the bytes depend on the content)
+SUBSCRIBER = "subscriber@example.com"
+DATE = datetime(2026, 1, 1, tzinfo=UTC)
 _STATUS = re.compile(r"^X-Spam-Status: .*?score=(-?[\d.]+)", re.M)
 _ROW = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Z][A-Z0-9_]+)\s+(.*)$")
 
@@ -191,56 +194,33 @@ def not_installed() -> Finding:
     )
 
 
-def message_for(
-    *,
-    subject: str,
-    html: str,
-    text: str,
-    sender_name: str,
-    sender_email: str,
-    reply_to: str,
-    unsubscribe_url: str,
-    preheader: str | None,
-) -> bytes:
-    """The newsletter's MIME message as a subscriber gets it, with a fixed Date and
-    Message-ID (so the bytes, and the cache key, depend on the content only)."""
-    from ..render.email import build_message
-
-    msg = build_message(
-        subject=subject,
-        html=html,
-        text=text,
-        sender_name=sender_name,
-        sender_email=sender_email,
-        reply_to=reply_to,
-        to="subscriber@example.com",
-        unsubscribe_url=unsubscribe_url.replace("{email}", "subscriber@example.com"),
-        date=datetime(2026, 1, 1, tzinfo=UTC),
-        preheader=preheader,
-    )
-    d = hashlib.sha256((subject + html + text).encode()).hexdigest()[:24]
-    msg.set_boundary(f"=_postpipe_{d}")
-    del msg["Message-ID"]
-    msg["Message-ID"] = f"<{d}@{sender_email.rpartition('@')[2] or 'example.org'}>"
-    return msg.as_bytes()
-
-
 def cache_dir(state_dir: Path) -> Path:
     return state_dir / "cache" / "spam"
 
 
 def newsletter_message(settings: Settings, email: RenderedEmail) -> bytes:
-    """The message SpamAssassin scores for a rendered newsletter."""
-    return message_for(
+    """The message SpamAssassin scores for a rendered newsletter: as a subscriber
+    gets it, with a fixed Date, Message-ID and MIME boundary (so the bytes, and the
+    cache key, depend on the content only)."""
+    from ..render.email import build_message, personalise
+
+    d = hashlib.sha256((email.subject + email.html + email.text).encode()).hexdigest()[:24]
+    domain = settings.from_email.rpartition("@")[2] or "example.org"
+    msg = build_message(
         subject=email.subject,
         html=email.html,
         text=email.text,
         sender_name=settings.sender_name,
         sender_email=settings.from_email,
         reply_to=settings.reply_address,
-        unsubscribe_url=email.unsubscribe_url,
+        to=SUBSCRIBER,
+        unsubscribe_url=personalise(email.unsubscribe_url, SUBSCRIBER),
+        date=DATE,
         preheader=email.preheader,
+        message_id=f"<{d}@{domain}>",
+        boundary=f"=_postpipe_{d}",
     )
+    return msg.as_bytes()
 
 
 def site_findings(

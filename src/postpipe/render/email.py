@@ -190,6 +190,14 @@ class LinkPolicy:
     #: (listmonk: ``@TrackLink``); the plain text and the checks see the links without it
     track: str = ""
 
+    def href(self, href: str) -> str:
+        """A link of the mail as readers get it in both parts: absolute, with the UTM
+        query when it points to our own site (a page or a file, such as the .ics)."""
+        url = absolute(href, self.page_url, self.site_url)
+        if self.utm and is_own(url, self.own):
+            url = add_query(url, self.utm)
+        return url
+
 
 def track_links(doc: lxml.html.HtmlElement, suffix: str) -> None:
     """Append ``suffix`` to every ``<a href="http…">`` (merge tags and mailto: stay as they are)."""
@@ -211,10 +219,10 @@ def prepare_links(
             continue
         href = el.get("href")
         if href is not None and not _MERGE_TAG.search(href) and "ppmergetag" not in href:
-            url = absolute(href, policy.page_url, policy.site_url)
-            if el.tag == "a" and policy.utm and is_own(url, policy.own):
-                url = add_query(url, policy.utm)
-            el.set("href", url)
+            if el.tag == "a":
+                el.set("href", policy.href(href))
+            else:
+                el.set("href", absolute(href, policy.page_url, policy.site_url))
         if el.tag == "img":
             src = el.get("src", "")
             if "ppmergetag" not in src:
@@ -406,6 +414,8 @@ class _TextRenderer:
         if tag == "hr":
             return ["-" * 20]
         if tag == "pre":
+            # code keeps its lines (a break changes a command or a config line); mail
+            # clients wrap them on screen, as the HTML part's pre-wrap does
             code = el.text_content().rstrip("\n")
             return ["\n".join("    " + line for line in code.split("\n"))]
         if tag in ("ul", "ol"):
@@ -580,6 +590,7 @@ def render_newsletter(
 ) -> RenderedEmail:
     """Render, absolutise and inline one newsletter; returns HTML and plain text."""
     lang = post["lang"]
+    post = own_links(post, links)  # the text part links them as the HTML part does
     t = dict(i18n.labels(lang))
     t["why_received"] = t["why_received"].format(site=site["title"])
     body = parse_fragment(sanitize(str(post["html"])))  # no mail client runs scripts
@@ -593,7 +604,7 @@ def render_newsletter(
     email = {
         "subject": subject,
         "preheader": preheader,
-        "view_url": view_url,
+        "view_url": links.href(view_url),
         "unsubscribe_url": unsubscribe_url,
         "sender_name": sender_name,
         "sender_email": sender_email,
@@ -628,9 +639,58 @@ def render_newsletter(
     )
 
 
+#: RFC 5322 §2.1.1: a line of a message is at most 998 octets (78 is a SHOULD: prose
+#: is wrapped to 76, a code line or a URL is kept whole up to this limit)
+MAX_LINE = 998
+#: starts each further piece of a line cut at :data:`MAX_LINE`
+CONTINUED = "↪ "
+
+
+def own_links(post: Mapping[str, Any], links: LinkPolicy) -> dict[str, Any]:
+    """``post`` with the links the templates write outside the body (other editions,
+    the event, "Add to calendar") as :meth:`LinkPolicy.href` makes them, so the
+    plain text gets the URLs the HTML part gets (``prepare_links`` leaves them be)."""
+    out = dict(post)
+    out["translations"] = [
+        {**tr, "url": links.href(tr["url"])} for tr in post.get("translations") or ()
+    ]
+    ev = post.get("event")
+    if ev and ev.get("url"):
+        out["event"] = {**ev, "url": links.href(ev["url"])}
+    cal = post.get("calendar")
+    if cal:
+        out["calendar"] = {
+            **cal,
+            **{k: links.href(cal[k]) for k in ("ics_url", "google", "outlook")},
+        }
+    return out
+
+
 def _tidy_text(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return "\n".join(piece for line in text.split("\n") for piece in cut_line(line))
+
+
+def cut_line(line: str, limit: int = MAX_LINE) -> list[str]:
+    """``line`` as it is if it fits ``limit`` UTF-8 octets; else pieces that do, the
+    later ones repeating its indent and quote marks and starting with
+    :data:`CONTINUED`."""
+    if len(line.encode("utf-8")) <= limit:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip(" >"))]
+    pieces: list[str] = []
+    piece, size = "", 0
+    for ch in line:
+        n = len(ch.encode("utf-8"))
+        if size + n > limit:
+            pieces.append(piece)
+            piece = lead + CONTINUED
+            size = len(piece.encode("utf-8"))
+        piece += ch
+        size += n
+    pieces.append(piece)
+    return pieces
 
 
 def build_message(
@@ -646,6 +706,8 @@ def build_message(
     date: datetime,
     key: str | None = None,
     preheader: str | None = None,
+    message_id: str | None = None,
+    boundary: str | None = None,
 ) -> EmailMessage:
     """The MIME message: multipart/alternative, UTF-8, RFC 8058 unsubscribe headers.
 
@@ -655,6 +717,9 @@ def build_message(
     RFC 6532 one with UTF-8 headers (``msg.policy.utf8``), which needs a server
     with SMTPUTF8. Subject and preheader of any length are folded to lines of at
     most 78 characters, RFC 2047-encoded where they are not ASCII.
+
+    ``message_id`` (``<id@domain>``) and ``boundary`` replace the random ones, for
+    a message whose bytes must depend on its content only (the spam check's cache).
     """
     if isinstance(to, str):  # a bare address, or "Name <address>"
         to = parseaddr(to) if "<" in to else ("", to)
@@ -676,7 +741,7 @@ def build_message(
     msg["To"] = address(to_name, rcpt)
     msg["Reply-To"] = address("", reply)
     msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = make_msgid(idstring=key, domain=sender.ascii_domain)
+    msg["Message-ID"] = message_id or make_msgid(idstring=key, domain=sender.ascii_domain)
     msg["MIME-Version"] = "1.0"
     # a URI in a header is ASCII: percent-encode any other character (UTF-8)
     unsubscribe_url = re.sub(r"[^\x21-\x7e]", lambda m: quote(m.group()), unsubscribe_url)
@@ -694,6 +759,8 @@ def build_message(
         msg["X-Preheader"] = preheader
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if boundary:
+        msg.set_boundary(boundary)
     return msg
 
 

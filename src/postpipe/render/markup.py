@@ -115,24 +115,55 @@ _MARKER = re.compile(r"^( *)([*+-]|\d{1,9}\.)( +)(?=\S)")
 _RULE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
 
 
+_QUOTE = re.compile(r"^ {0,3}> ?")
+_FENCE = re.compile(r"^(`{3,}|~{3,})")
+_LAZY = re.compile(r"^ {0,3}[\w(\"'“‘«”’]")
+
+
 class _Lists(Preprocessor):
     """Lists as people type them (the CommonMark rules where Python-Markdown is
     stricter): a bullet list (or one starting at ``1.``) may follow a paragraph
     line with no blank line between, and a nested list may be indented by 2
     spaces (or 3, or 4). Nested items and their continuation lines are
     re-indented to Python-Markdown's 4 spaces per level; the rest is untouched.
+    The same inside ``>`` blockquotes (at any depth), whose lines are read without
+    their ``>`` and written back with ``> ``.
     Runs after fenced code and raw HTML are stashed, so neither is touched."""
 
     def run(self, lines: list[str]) -> list[str]:
+        return self._run(lines, quoted=False)
+
+    def _run(self, lines: list[str], quoted: bool) -> list[str]:
         out: list[str] = []
         stack: list[tuple[int, int]] = []  # open items: (marker indent, content column)
         prev = ""  # the previous line as written ("" when blank)
-        for line in lines:
+        fence = ""  # a fence in a quote is not stashed (nor code): leave it as it is
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            i += 1
+            opening = _FENCE.match(line) if quoted and not stack and not fence else None
+            if fence or opening:
+                if opening:
+                    fence = opening.group(1)
+                elif line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                    fence = ""  # the closing fence: as long or longer, nothing else
+                out.append(line)
+                prev = line
+                continue
             if not line.strip():
                 out.append(line)
                 prev = ""
                 continue
             indent = len(line) - len(line.lstrip(" "))
+            if _QUOTE.match(line) and (not stack or (not prev and indent < stack[0][0] + 2)):
+                stack.clear()  # a quote at the margin after a blank line ends a list
+                start = i - 1
+                while i < len(lines) and (_QUOTE.match(lines[i]) or _lazy(lines[i])):
+                    i += 1
+                out.extend(self._quote(lines[start:i]))
+                prev = lines[i - 1]
+                continue
             m = _MARKER.match(line)
             if m and _RULE.match(line):
                 m = None
@@ -161,11 +192,35 @@ class _Lists(Preprocessor):
                 if not prev:
                     del stack[level:]
                 extra = max(0, indent - stack[level - 1][1])
-                out.append(" " * (4 * level + extra) + line[indent:])
+                pad = " " * (4 * level + extra)
+                if not prev and extra < 4 and _QUOTE.match(line[indent:]):  # a quote block
+                    start = i - 1
+                    while i < len(lines) and _quoted_at(lines[i], indent):
+                        i += 1
+                    out.extend(pad + q for q in self._quote([q[indent:] for q in lines[start:i]]))
+                    prev = lines[i - 1]
+                    continue
+                out.append(pad + line[indent:])
             else:
                 out.append(line)  # a lazy continuation line, or text outside lists
             prev = line
         return out
+
+    def _quote(self, lines: list[str]) -> list[str]:
+        """A run of quote lines (and lazy lines): its content read by :meth:`run`."""
+        inner = [_QUOTE.sub("", line, count=1) for line in lines]
+        return [f"> {line}" if line.strip() else ">" for line in self._run(inner, quoted=True)]
+
+
+def _quoted_at(line: str, indent: int) -> bool:
+    """True for a quote line indented by exactly ``indent`` spaces."""
+    return not line[:indent].strip() and line[indent : indent + 1] == ">"
+
+
+def _lazy(line: str) -> bool:
+    """True for a line that continues a quote's paragraph without its ``>``: text, not
+    a list marker, rule, fence, heading, HTML or stashed block (those end the quote)."""
+    return bool(_LAZY.match(line)) and not _MARKER.match(line) and not _RULE.match(line)
 
 
 def _can_interrupt(marker: str) -> bool:
