@@ -30,18 +30,20 @@ def run_lock(
     wait: float = 60.0,
     poll: float = 0.05,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``; wait up to ``wait`` seconds for it."""
+    """Hold an exclusive lock on ``path``; wait up to ``wait`` seconds (of ``clock``,
+    polling every ``poll`` with ``sleep``) for it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait
+        deadline = clock() + wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                if clock() >= deadline:
                     holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
                     busy = Busy(
                         f"another postpipe run is active ({holder or 'unknown'})",

@@ -41,7 +41,6 @@ from flufl.bounce import all_failures
 
 from .errors import AuthError, ConfigError, ProviderError
 from .headers import parse_address
-from .http import is_loopback
 from .keys import slug_of
 from .redact import Redactor
 from .suppression import BOUNCED_HARD, COMPLAINED, UNSUBSCRIBED, Suppressions, list_key
@@ -285,6 +284,8 @@ class Mailbox:
         self.host = settings.imap_host or ""
         self.security = settings.imap_security
         self.port = settings.imap_port or DEFAULT_PORTS[self.security]
+        from .http import is_loopback  # (the HTTP client itself is not needed here)
+
         if self.security == "none" and not is_loopback(self.host):
             raise ConfigError(
                 f"IMAP_SECURITY=none would send the IMAP password to {self.host} unencrypted",

@@ -191,11 +191,12 @@ def build_site(
         feed_bodies = [e.body for e in _feed_entries(site)]
         lists_key = digest(*(e.listing for e in site.entries), *feed_bodies, builder.site.css_href)
         outputs = cache.lists.get("outputs", {})
-        if (
+        lists_rendered = (
             stage.cold
             or cache.lists.get("key") != lists_key
             or any(stage.needs(p, d) for p, d in outputs.items())
-        ):
+        )
+        if lists_rendered:
             files = {p: c for p, c in _list_files(site).items() if p not in static}
             outputs = {p: _content_digest(c) for p, c in files.items()}
             for path, content in files.items():
@@ -207,7 +208,9 @@ def build_site(
     except BaseException:
         stage.discard()
         raise
-    if expected != stage.manifest or stage.staged or site.rendered_now:
+    # lists_rendered: the new lists key is saved even when no file changed, or every
+    # later no-op build would render the listing pages again
+    if expected != stage.manifest or stage.staged or site.rendered_now or lists_rendered:
         _write_file(manifest_path, json.dumps(expected, indent=0, sort_keys=True).encode())
         cache.save()
     findings = site.findings

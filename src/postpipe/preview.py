@@ -92,11 +92,14 @@ class Watcher:
         *,
         interval: float = POLL_SECONDS,
         debounce: float = DEBOUNCE_SECONDS,
+        wait: Callable[[float], object] | None = None,
     ) -> None:
         self.paths = paths
         self.interval = interval
         self.debounce = debounce
         self._stop = threading.Event()
+        #: how the debounce waits (a test passes one that plays the editor's saves)
+        self._wait = wait or self._stop.wait
         self._thread: threading.Thread | None = None
         self.last = self.scan()
 
@@ -135,7 +138,7 @@ class Watcher:
         if current == self.last:
             return set()
         while not self._stop.is_set():  # wait until the burst of saves is over
-            self._stop.wait(self.debounce)
+            self._wait(self.debounce)
             settled = self.scan()
             if settled == current:
                 break

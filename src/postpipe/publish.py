@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import mailbox
 from .checks import ERROR, Finding, spam
 from .config import Settings
 from .content import Post
@@ -705,7 +704,11 @@ class Publisher:
     def read_mailbox(self) -> None:
         """Unsubscribe requests and bounces into the suppression list (smtp with
         ``IMAP_HOST``). A failure is reported, and never stops the send."""
-        if self.lst.name != "smtp" or not mailbox.configured(self.settings):
+        if self.lst.name != "smtp":
+            return
+        from . import mailbox  # IMAP and the bounce parsers: only for smtp
+
+        if not mailbox.configured(self.settings):
             return
         try:
             outcome = mailbox.read_mailbox(self.settings, self.ledger.suppressions, self.now)

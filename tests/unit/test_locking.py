@@ -7,9 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,6 +72,23 @@ def holder(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
             stream.close()
 
 
+class Naps:
+    """The lock's clock and sleep: time moves only when the lock sleeps; ``then``
+    runs once, at the ``at``-th nap (a holder finishing while we wait)."""
+
+    def __init__(self, at: int = 0, then: Callable[[], object] | None = None) -> None:
+        self.now, self.naps, self.at, self.then = 0.0, [], at, then
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(seconds)
+        self.now += seconds
+        if self.then is not None and len(self.naps) == self.at:
+            self.then()
+
+
 def test_the_lock_file_and_its_folder_are_created(lock_path: Path) -> None:
     with run_lock(lock_path, wait=0):
         assert lock_path.is_file()
@@ -83,10 +98,14 @@ def test_the_lock_file_and_its_folder_are_created(lock_path: Path) -> None:
 def test_another_process_cannot_take_the_lock_while_it_is_held(
     lock_path: Path, holder: subprocess.Popen[str]
 ) -> None:
-    started = time.monotonic()
-    with pytest.raises(Busy) as info, run_lock(lock_path, wait=0.2, poll=0.02):
+    naps = Naps()
+    with (
+        pytest.raises(Busy) as info,
+        run_lock(lock_path, wait=0.2, poll=0.02, sleep=naps.sleep, clock=naps.clock),
+    ):
         pytest.fail("took a lock that another process holds")
-    assert time.monotonic() - started >= 0.2  # it waited before giving up
+    # it polled every 0.02 s for the whole 0.2 s before giving up
+    assert set(naps.naps) == {0.02} and 0.2 - 1e-9 <= sum(naps.naps) <= 0.22 + 1e-9
     err = info.value
     assert isinstance(err, PostpipeError)
     assert f"another postpipe run is active (pid {holder.pid} since " in str(err)
@@ -127,41 +146,36 @@ def test_the_lock_dies_with_a_process_killed_by_sigkill(
 ) -> None:
     holder.send_signal(signal.SIGKILL)
     assert holder.wait(timeout=10) == -signal.SIGKILL
-    started = time.monotonic()
-    with run_lock(lock_path, wait=2):
+    naps = Naps()
+    with run_lock(lock_path, wait=2, sleep=naps.sleep, clock=naps.clock):
         assert lock_path.read_text().startswith(f"pid {os.getpid()} ")
-    assert time.monotonic() - started < 1  # no stale lock to wait out
+    assert naps.naps == []  # no stale lock to wait out
 
 
 def test_a_waiting_run_gets_the_lock_when_the_holder_finishes(
     lock_path: Path, holder: subprocess.Popen[str]
 ) -> None:
     assert holder.stdin is not None
-    timer = threading.Timer(0.3, holder.stdin.close)
-    timer.start()
-    started = time.monotonic()
-    try:
-        with run_lock(lock_path, wait=10, poll=0.02):
-            waited = time.monotonic() - started
-    finally:
-        timer.cancel()
-    assert 0.25 <= waited < 5
+
+    def holder_finishes() -> None:
+        holder.stdin.close()  # type: ignore[union-attr]
+        assert holder.wait(timeout=30) == 0
+
+    naps = Naps(at=3, then=holder_finishes)
+    with run_lock(lock_path, wait=10, poll=0.02, sleep=naps.sleep, clock=naps.clock):
+        assert lock_path.read_text().startswith(f"pid {os.getpid()} ")
+    assert len(naps.naps) == 3  # it waited while the lock was held, and no longer
 
 
 def test_busy_after_the_wait_polls_with_the_given_sleep(lock_path: Path) -> None:
-    naps: list[float] = []
-
-    def nap(seconds: float) -> None:
-        naps.append(seconds)
-        time.sleep(seconds)
-
+    naps = Naps()
     # a second descriptor of the same file conflicts even within one process
     with (
         run_lock(lock_path, wait=0),
         pytest.raises(Busy, match="another postpipe run is active"),
-        run_lock(lock_path, wait=0.1, poll=0.02, sleep=nap),
+        run_lock(lock_path, wait=0.1, poll=0.02, sleep=naps.sleep, clock=naps.clock),
     ):
         pytest.fail("took a lock that is held")
-    assert naps and set(naps) == {0.02}
+    assert set(naps.naps) == {0.02} and 0.1 - 1e-9 <= sum(naps.naps) <= 0.12 + 1e-9
     with run_lock(lock_path, wait=0):  # and it was released on the way out
         pass

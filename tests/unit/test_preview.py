@@ -16,7 +16,6 @@ import re
 import shutil
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -719,26 +718,27 @@ def test_a_ledger_change_refreshes_the_states_only(site: Path, make_preview, set
 
 
 def test_watcher_waits_for_a_burst_of_saves_to_end(tmp_path: Path) -> None:
-    (tmp_path / "a.md").write_text("0")
-    watcher = Watcher(lambda: [tmp_path], interval=0.02, debounce=0.1)
-    assert watcher.changes() == set()
+    """An editor saves in a burst: each debounce wait sees one more write; the
+    change is reported once, after a wait in which nothing was written."""
+    post = tmp_path / "a.md"
+    post.write_text("0")
+    saves = [("x" * i) for i in range(1, 6)]
+    waits: list[float] = []
 
-    def burst() -> None:
-        for i in range(1, 6):  # an editor: write, write again, ... 40 ms apart
-            (tmp_path / "a.md").write_text("x" * i)
-            time.sleep(0.04)
+    def editor_saves_while_we_wait(seconds: float) -> None:
+        waits.append(seconds)
+        if saves:
+            post.write_text(saves.pop(0))
 
-    (tmp_path / "a.md").write_text("first")
-    writer = threading.Thread(target=burst)
-    writer.start()
-    started = time.monotonic()
-    changed = watcher.changes()
-    writer.join()
-    assert changed == {tmp_path / "a.md"}
-    assert time.monotonic() - started >= 0.2  # returned only after the burst
+    watcher = Watcher(lambda: [tmp_path], interval=1, debounce=0.5, wait=editor_saves_while_we_wait)
+    assert watcher.changes() == set() and waits == []
+    post.write_text("first")
+    assert watcher.changes() == {post}
+    assert waits == [0.5] * 6  # five waits that saw a save, then a quiet one
+    assert post.read_text() == "xxxxx"
     assert watcher.changes() == set()  # the burst was one change
-    (tmp_path / "a.md").rename(tmp_path / "b.md")
-    assert watcher.changes() == {tmp_path / "a.md", tmp_path / "b.md"}
+    post.rename(tmp_path / "b.md")
+    assert watcher.changes() == {post, tmp_path / "b.md"}
 
 
 def test_watcher_follows_symlinked_folders_once(tmp_path: Path) -> None:
@@ -797,10 +797,8 @@ def test_events_stream_one_message_per_rebuild(site: Path, make_preview, serve) 
     stream = Stream(running.port, f"since={preview.snapshot.gen}&boot={preview.boot}")
     path = post_path(site, INVITE)
     edit(path, "anmäl dig nu", "anmäl dig idag")
-    threading.Timer(0.2, preview.rebuild, args=({path},)).start()
-    started = time.monotonic()
-    event = stream.event()
-    assert time.monotonic() - started < 1.5
+    threading.Thread(target=preview.rebuild, args=({path},)).start()
+    event = stream.event(timeout=30)  # (a hang guard, not a speed check)
     assert event == {"gen": preview.snapshot.gen, "keys": [INVITE], "all": False}
     stream.close()
 
@@ -843,22 +841,18 @@ def test_events_keep_alive_and_end_when_the_server_stops(running: Running, monke
     stream.close()
 
 
-def test_saving_a_file_reaches_an_open_page_within_a_second(
+def test_saving_a_file_reaches_an_open_page(
     site: Path,
     make_preview,
     serve,  # type: ignore[no-untyped-def]
 ) -> None:
     running = serve(make_preview(site))
-    running.server.watch()  # the real watcher: 0.2 s polls, 0.1 s debounce
+    running.server.watch()  # the real watcher (its first scan is taken before it returns)
     preview = running.preview
     stream = Stream(running.port, f"since={preview.snapshot.gen}&boot={preview.boot}")
-    time.sleep(0.3)
     edit(post_path(site, PANEL), 'rebuild trust?"', 'rebuild trust at last?"')
-    started = time.monotonic()
-    event = stream.event(timeout=3)
-    took = time.monotonic() - started
+    event = stream.event(timeout=30)  # (a hang guard, not a speed check)
     assert PANEL in event["keys"]
-    assert took < 1.0, f"{took:.2f} s from save to event"
     page = running.get(f"/_preview/posts/{PANEL}").doc()
     assert "rebuild trust at last?" in page.cssselect(".pp-h1")[0].text_content()
     stream.close()
@@ -925,8 +919,10 @@ def test_post_page_shows_client_support_and_notes(shared: Running) -> None:
     assert not doc.cssselect('[data-pp-region="checks"] .pp-finding')
     # the spam score as 'postpipe check' last computed it; the preview never waits for it
     spam = doc.cssselect(".pp-spam")[0].text_content()
-    assert spam in ("not scored yet: run postpipe check",
-                    "SpamAssassin is not installed (apt-get install spamassassin) — no spam score")
+    assert spam in (
+        "not scored yet: run postpipe check",
+        "SpamAssassin is not installed (apt-get install spamassassin) — no spam score",
+    )
 
 
 def test_the_email_route_serves_dark_and_inverted(shared: Running) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 from ..build import RenderedPost
-from ..render.email import UNSUBSCRIBE_TAGS
 from .base import ERROR, INFO, Finding, prose_lines
 
 RULE = "placeholder"
@@ -42,6 +41,8 @@ def provider_of(r: RenderedPost) -> str | None:
     """The list provider a post's newsletter is rendered for (from its unsubscribe tag)."""
     if r.email is None:
         return None
+    from ..render.email import UNSUBSCRIBE_TAGS  # the renderer: only once there is an email
+
     for name, tag in UNSUBSCRIBE_TAGS.items():
         if r.email.unsubscribe_url == tag:
             return name
