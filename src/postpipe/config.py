@@ -264,7 +264,8 @@ FIELDS: tuple[Field, ...] = (
         "POSTPIPE_UTM",
         "utm",
         "utm_source=newsletter&utm_medium=email&utm_campaign={slug}",
-        "Query parameters appended to links to the own site in emails; empty disables.",
+        "Query parameters appended to every link to the own site in emails (HTML and text "
+        "part, pages and files); empty disables.",
     ),
     Field(
         "POSTPIPE_CMS",
