@@ -26,9 +26,9 @@ from importlib import resources
 from typing import Any
 
 from ..build import RenderedPost
-from .a11y import parse
 from .base import ERROR, INFO, Finding
 from .css import declarations, stylesheet_rules
+from .trees import document
 
 RULE = "client-support"
 
@@ -248,7 +248,7 @@ def _fallback(kind: str | None, el: Any, value: str, mso: bool) -> bool:
 
 def uses(html: str) -> Iterator[Use]:
     """Every feature the email uses, with its fallback state."""
-    root = parse(html)
+    root = document(html)
     mso = bool(_MSO.search(html))
     feats = data()["features"]
     for el in root.iter():

@@ -132,9 +132,16 @@ DARK_MEDIA = re.compile(r"prefers-color-scheme\s*:\s*dark")
 
 
 def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(enclosing @media or "", selector, declarations) of every rule, in order."""
+    """(enclosing @media or "", selector, declarations) of every rule, in order
+    (fresh dicts: the caller may change them)."""
+    return [(media, selector, dict(decls)) for media, selector, decls in _stylesheet_rules(css)]
+
+
+@lru_cache(maxsize=32)
+def _stylesheet_rules(css: str) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    # every email of a site carries the same stylesheet: parse it once
     css = _COMMENT.sub("", css)
-    out: list[tuple[str, str, dict[str, str]]] = []
+    out: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
     media: list[str] = []
     pos, depth_media = 0, []
     buf = ""
@@ -150,7 +157,7 @@ def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
                 end = css.find("}", pos)
                 if end < 0:
                     break
-                out.append((" ".join(media), head, declarations(css[pos + 1 : end])))
+                out.append((" ".join(media), head, _parsed_declarations(css[pos + 1 : end])))
                 pos = end
         elif ch == "}":
             if depth_media:
@@ -160,7 +167,7 @@ def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
         else:
             buf += ch
         pos += 1
-    return out
+    return tuple(out)
 
 
 def resolve_vars(value: str, variables: dict[str, str]) -> str:
@@ -194,9 +201,9 @@ _BOLD_TAGS = {"b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
 def text_styles(html: str) -> tuple[TextStyle, ...]:
     """Every run of text of an inlined email with its inherited style, in one walk
     from the root (the inline ``style``, ``bgcolor`` and ``<font color>``)."""
-    import lxml.html
+    from .trees import document
 
-    root = lxml.html.document_fromstring(html)
+    root = document(html)
     out: list[TextStyle] = []
 
     def walk(el: Any, state: tuple[Any, ...]) -> None:
