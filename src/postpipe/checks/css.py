@@ -207,32 +207,26 @@ def text_styles(html: str) -> tuple[TextStyle, ...]:
     out: list[TextStyle] = []
 
     def walk(el: Any, state: tuple[Any, ...]) -> None:
-        if not isinstance(el.tag, str) or el.tag in _SKIP_TEXT:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _SKIP_TEXT:
             return
         color, color_set, bg, painted, hidden, size, bold = state
-        st = style_of(el)
-        value = st.get("color") or (el.get("color") if el.tag == "font" else None)
-        if value:
-            color, color_set = parse_color(value), True
-        own = own_background(el)
-        if own:
-            c = background_color(own)
-            if c is not None or "url(" in own:
-                bg, painted = c, True
-        if (
-            st.get("display", "").startswith("none")
-            or st.get("mso-hide") == "all"
-            or (st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden")
-        ):
+        new_color, new_bg, hides, new_size, new_bold = _effect(
+            tag,
+            el.get("style") or "",
+            el.get("color") if tag == "font" else None,
+            el.get("bgcolor"),
+        )
+        if new_color is not None:
+            color, color_set = new_color[0], True
+        if new_bg is not None:
+            bg, painted = new_bg[0], True
+        if hides:
             hidden = True
-        m = re.match(r"([\d.]+)\s*(px|pt)?", st.get("font-size", ""))
-        if m:
-            size = float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
-        weight = st.get("font-weight", "")
-        if el.tag in _BOLD_TAGS:
-            bold = True
-        elif weight:
-            bold = weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
+        if new_size is not None:
+            size = new_size
+        if new_bold is not None:
+            bold = new_bold
         state = (color, color_set, bg, painted, hidden, size, bold)
         parts = [el.text or ""] + [c.tail or "" for c in el]
         text = " ".join(p.strip() for p in parts if p.strip())
@@ -243,3 +237,45 @@ def text_styles(html: str) -> tuple[TextStyle, ...]:
 
     walk(root, (None, False, None, False, False, 16.0, False))
     return tuple(out)
+
+
+_FONT_SIZE = re.compile(r"([\d.]+)\s*(px|pt)?")
+
+
+@lru_cache(maxsize=4096)
+def _effect(
+    tag: str, style: str, font_color: str | None, bgcolor: str | None
+) -> tuple[tuple[RGB | None] | None, tuple[RGB | None] | None, bool, float | None, bool | None]:
+    """What one element sets for the text inside it: (colour,) or None (inherited),
+    (background,) or None, hides it, font size in px or None, bold or None.
+    A pure function of the element's tag and attributes: an inlined email repeats the
+    same few on hundreds of elements."""
+    st = declarations(style)
+    color: tuple[RGB | None] | None = None
+    value = st.get("color") or font_color
+    if value:
+        color = (parse_color(value),)
+    bg: tuple[RGB | None] | None = None
+    own = next((st[name] for name in ("background-color", "background") if st.get(name)), None)
+    if own is None and bgcolor:
+        own = str(bgcolor)
+    if own:
+        c = background_color(own)
+        if c is not None or "url(" in own:
+            bg = (c,)
+    hidden = (
+        st.get("display", "").startswith("none")
+        or st.get("mso-hide") == "all"
+        or (st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden")
+    )
+    size = None
+    m = _FONT_SIZE.match(st.get("font-size", ""))
+    if m:
+        size = float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
+    weight = st.get("font-weight", "")
+    bold = None
+    if tag in _BOLD_TAGS:
+        bold = True
+    elif weight:
+        bold = weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
+    return color, bg, hidden, size, bold
