@@ -270,7 +270,7 @@ def _uses(html: str) -> Iterator[_UseKey]:
         parent = el.getparent()
         yield from _element_uses(
             tag,
-            tuple(str(a) for a in el.attrib),
+            tuple(el.keys()),
             el.get("style"),
             (el.get("src") or "") if tag.lower() == "img" else None,
             parent is not None and parent.get("align") is not None,

@@ -85,6 +85,7 @@ def luminance(c: RGB) -> float:
     return 0.2126 * chan(c[0]) + 0.7152 * chan(c[1]) + 0.0722 * chan(c[2])
 
 
+@lru_cache(maxsize=1024)
 def contrast(a: RGB, b: RGB) -> float:
     """WCAG contrast ratio, 1 to 21."""
     la, lb = sorted((luminance(a), luminance(b)), reverse=True)
@@ -228,11 +229,12 @@ def text_styles(html: str) -> tuple[TextStyle, ...]:
         if new_bold is not None:
             bold = new_bold
         state = (color, color_set, bg, painted, hidden, size, bold)
-        parts = [el.text or ""] + [c.tail or "" for c in el]
-        text = " ".join(p.strip() for p in parts if p.strip())
-        if text.replace("\u00a0", "").strip():
+        children = list(el)
+        parts = [el.text or ""] + [c.tail or "" for c in children]
+        text = " ".join([p for p in map(str.strip, parts) if p])
+        if text and text.replace("\u00a0", "").strip():
             out.append(TextStyle(text, color, color_set, bg, painted, hidden, size, bold))
-        for child in el:
+        for child in children:
             walk(child, state)
 
     walk(root, (None, False, None, False, False, 16.0, False))
