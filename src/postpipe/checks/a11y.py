@@ -8,7 +8,7 @@ import re
 from ..build import RenderedPost
 from .base import ERROR, WARNING, Finding, find_line
 from .css import contrast, hex_of, text_styles
-from .trees import body, document
+from .trees import body, document, root_lang
 
 MIN_CONTRAST = 4.5  # WCAG AA, normal text: below is a warning
 MIN_LARGE_CONTRAST = 3.0  # WCAG AA, large text (24 px, or 18.66 px bold); normal text below: error
@@ -132,7 +132,7 @@ def lang_findings(r: RenderedPost) -> list[Finding]:
     """``lang`` on the page's and the email's ``<html>``, and on the email's body wrapper."""
     out = []
     missing = []
-    if not (document(r.page).get("lang") or "").strip():
+    if not (root_lang(r.page) or "").strip():
         missing.append("the blog page's <html>")
     if r.email is not None and r.post.newsletter is not None:
         root = document(r.email.html)

@@ -9,6 +9,7 @@ are **read-only**: a rule that needs to change one works on a copy
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from typing import Any
 
@@ -39,3 +40,21 @@ def body(html: str) -> Any:
     import lxml.html
 
     return lxml.html.document_fromstring(f"<div>{html}</div>")
+
+
+#: how the templates start a page: a doctype, then ``<html lang="…">`` with a plain
+#: language tag and nothing else in it (anything else: parse the page)
+_HTML_LANG = re.compile(
+    r'(?:<!doctype html>[ \t\n\r\f]*)?<html[ \t\n\r\f]+lang="([a-z0-9-]*)"[ \t\n\r\f]*>', re.I
+)
+
+
+def root_lang(html: str) -> str | None:
+    """``document(html).get("lang")``, without parsing a page that starts as the
+    templates write it (the root's attributes are the ones of its start tag; a
+    later ``<html>`` never overrides them)."""
+    m = _HTML_LANG.match(html)
+    if m:
+        return m.group(1)
+    lang = document(html).get("lang")
+    return None if lang is None else str(lang)
