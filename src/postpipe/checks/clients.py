@@ -256,28 +256,31 @@ _UseKey = tuple[str, str, bool, bool]
 
 def uses(html: str) -> Iterator[Use]:
     """Every feature the email uses, with its fallback state."""
-    for feature, example, in_media, fallback in _uses(html):
-        yield Use(feature, example, in_media=in_media, fallback=fallback)
+    for group in _use_groups(html):
+        for feature, example, in_media, fallback in group:
+            yield Use(feature, example, in_media=in_media, fallback=fallback)
 
 
-def _uses(html: str) -> Iterator[_UseKey]:
-    root = document(html)
+def _use_groups(html: str) -> Iterator[tuple[_UseKey, ...]]:
+    """The uses of each element in document order, a group per element (and one
+    per stylesheet). Equal elements give the same (memoised) tuple."""
     mso = bool(_MSO.search(html))
-    for el in root.iter():
+    for el in document(html).iter():
         tag = el.tag
         if not isinstance(tag, str):
             continue
         parent = el.getparent()
-        yield from _element_uses(
+        low = tag.lower()
+        yield _element_uses(
             tag,
             tuple(el.keys()),
             el.get("style"),
-            (el.get("src") or "") if tag.lower() == "img" else None,
+            (el.get("src") or "") if low == "img" else None,
             parent is not None and parent.get("align") is not None,
             mso,
         )
-        if tag.lower() == "style":
-            yield from _style_uses(el.text or "")
+        if low == "style":
+            yield _style_uses(el.text or "")
 
 
 @lru_cache(maxsize=4096)
@@ -341,22 +344,29 @@ def support_report(html: str) -> Report:
     feats = data()["features"]
     report = Report()
     seen: set[tuple[str, bool, bool]] = set()
-    for feature, example, in_media, fallback in _uses(html):
-        kind = (feature, in_media, fallback)
-        if kind in seen:
-            continue  # it would land where its first use did (the first use is kept)
-        seen.add(kind)
-        use = Use(feature, example, in_media=in_media, fallback=fallback)
-        support = feats[use.feature]["support"]
-        for cid in CLIENTS:
-            status = support.get(cid, ["u"])[0]
-            if status != "n":
-                continue
-            layout = use.feature in LAYOUT and not use.in_media
-            if layout and use.fallback:
-                continue  # the fallback carries the layout there
-            bucket = report.layout if layout else report.cosmetic
-            bucket.setdefault(cid, {}).setdefault(use.feature, use)
+    # an element equal to an earlier one gives the same tuple, whose uses are all
+    # seen already; held here so that no id is reused while the report is made
+    done: dict[int, tuple[_UseKey, ...]] = {}
+    for group in _use_groups(html):
+        if id(group) in done:
+            continue
+        done[id(group)] = group
+        for feature, example, in_media, fallback in group:
+            kind = (feature, in_media, fallback)
+            if kind in seen:
+                continue  # it would land where its first use did (the first use is kept)
+            seen.add(kind)
+            use = Use(feature, example, in_media=in_media, fallback=fallback)
+            support = feats[use.feature]["support"]
+            for cid in CLIENTS:
+                status = support.get(cid, ["u"])[0]
+                if status != "n":
+                    continue
+                layout = use.feature in LAYOUT and not use.in_media
+                if layout and use.fallback:
+                    continue  # the fallback carries the layout there
+                bucket = report.layout if layout else report.cosmetic
+                bucket.setdefault(cid, {}).setdefault(use.feature, use)
     return report
 
 
