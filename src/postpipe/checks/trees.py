@@ -4,7 +4,7 @@ The rules read the same three documents of a rendered post (the blog page, the
 inlined email, the body); each is parsed once and the tree is shared. The trees
 are **read-only**: a rule that needs to change one works on a copy
 (``copy.deepcopy``), so that no rule changes what another sees
-(``tests/unit/test_checks_speed.py`` checks that the rules leave them as they were).
+(``tests/gate/test_shared_parse.py`` checks that the rules leave them as they were).
 """
 
 from __future__ import annotations
