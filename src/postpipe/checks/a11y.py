@@ -4,11 +4,11 @@ email's final styles), generic link text, skipped heading levels, ``lang``."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ..build import RenderedPost
 from .base import ERROR, WARNING, Finding, find_line
 from .css import contrast, hex_of, text_styles
+from .trees import body, document, root_lang
 
 MIN_CONTRAST = 4.5  # WCAG AA, normal text: below is a warning
 MIN_LARGE_CONTRAST = 3.0  # WCAG AA, large text (24 px, or 18.66 px bold); normal text below: error
@@ -35,12 +35,6 @@ GENERIC_LINK_TEXT = frozenset(
         "länk",
     }
 )
-
-
-def parse(html: str) -> Any:
-    import lxml.html
-
-    return lxml.html.document_fromstring(html)
 
 
 def contrast_findings(r: RenderedPost) -> list[Finding]:
@@ -91,7 +85,7 @@ def _norm(text: str) -> str:
 def link_text_findings(r: RenderedPost) -> list[Finding]:
     """Links in the body whose whole text is generic ("click here", "läs mer")."""
     out = []
-    root = parse(f"<div>{r.markup.html}</div>")
+    root = body(r.markup.html)
     for a in root.iter("a"):
         text = _norm(a.text_content())
         if text in GENERIC_LINK_TEXT:
@@ -114,7 +108,7 @@ def heading_findings(r: RenderedPost) -> list[Finding]:
     """Heading levels in the body that skip one (the page's title is the h1)."""
     out = []
     level = 1
-    root = parse(f"<div>{r.markup.html}</div>")
+    root = body(r.markup.html)
     for h in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         n = int(h.tag[1])
         if n > level + 1:
@@ -138,10 +132,10 @@ def lang_findings(r: RenderedPost) -> list[Finding]:
     """``lang`` on the page's and the email's ``<html>``, and on the email's body wrapper."""
     out = []
     missing = []
-    if not (parse(r.page).get("lang") or "").strip():
+    if not (root_lang(r.page) or "").strip():
         missing.append("the blog page's <html>")
     if r.email is not None and r.post.newsletter is not None:
-        root = parse(r.email.html)
+        root = document(r.email.html)
         if not (root.get("lang") or "").strip():
             missing.append("the email's <html>")
         body = root.find("body")

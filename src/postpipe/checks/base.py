@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -52,6 +53,12 @@ _HTML_CODE = re.compile(r"<(code|pre|kbd|samp)\b.*?</\1>", re.I)
 def prose_lines(body: str, first_line: int, *, blank_code: bool = True) -> list[tuple[int, str]]:
     """The lines of a Markdown body outside fenced code, with inline code blanked
     (unless ``blank_code`` is false), as (line in the .md file, text)."""
+    return list(_prose_lines(body, first_line, blank_code))
+
+
+@lru_cache(maxsize=16)
+def _prose_lines(body: str, first_line: int, blank_code: bool) -> tuple[tuple[int, str], ...]:
+    # several rules of one post read its lines: split and blank them once
     out: list[tuple[int, str]] = []
     fence = ""
     for i, text in enumerate(body.split("\n")):
@@ -64,10 +71,12 @@ def prose_lines(body: str, first_line: int, *, blank_code: bool = True) -> list[
             fence = m.group(1)
             continue
         if blank_code:
-            text = _CODE_SPAN.sub(lambda c: " " * len(c.group(0)), text)
-            text = _HTML_CODE.sub(lambda c: " " * len(c.group(0)), text)
+            if "`" in text:
+                text = _CODE_SPAN.sub(lambda c: " " * len(c.group(0)), text)
+            if "<" in text:
+                text = _HTML_CODE.sub(lambda c: " " * len(c.group(0)), text)
         out.append((first_line + i, text))
-    return out
+    return tuple(out)
 
 
 def find_line(post: Any, needle: str) -> int | None:
@@ -75,7 +84,7 @@ def find_line(post: Any, needle: str) -> int | None:
     needle = needle.strip()
     if not needle:
         return None
-    for line, text in prose_lines(post.body, post.body_line):
+    for line, text in _prose_lines(post.body, post.body_line, True):
         if needle in text:
             return line
     return None

@@ -26,9 +26,9 @@ from importlib import resources
 from typing import Any
 
 from ..build import RenderedPost
-from .a11y import parse
 from .base import ERROR, INFO, Finding
 from .css import declarations, stylesheet_rules
+from .trees import document
 
 RULE = "client-support"
 
@@ -223,94 +223,150 @@ def title(slug: str) -> str:
     return str(f["title"]) if f else slug
 
 
-def _fallback(kind: str | None, el: Any, value: str, mso: bool) -> bool:
+def _fallback(
+    kind: str | None,
+    attrs: tuple[str, ...],
+    style: str | None,
+    parent_align: bool,
+    value: str,
+    mso: bool,
+) -> bool:
+    """Whether the element (its attribute names, its style, whether its parent has
+    ``align``) carries the fallback of a layout feature of ``kind``."""
     if kind is None:
         return False
     if value.replace("!important", "").strip() in _DEFAULTS:
         return True  # asks for the default: nothing to lose
     if kind == "width":
-        return el is not None and (el.get("width") is not None or mso)
+        return "width" in attrs or mso
     if kind == "height":
-        return el is not None and el.get("height") is not None
+        return "height" in attrs
     if kind == "align":
-        parent = el.getparent() if el is not None else None
-        return el is not None and (
-            el.get("align") is not None
-            or mso
-            or (parent is not None and parent.get("align") is not None)
-        )
+        return "align" in attrs or mso or parent_align
     if kind == "mso":
         return mso
     if kind == "mso-hide":
-        return el is not None and "mso-hide" in (el.get("style") or "")
+        return "mso-hide" in (style or "")
     return False
+
+
+#: one feature use: (feature, example, in_media, fallback), the fields of a :class:`Use`
+_UseKey = tuple[str, str, bool, bool]
 
 
 def uses(html: str) -> Iterator[Use]:
     """Every feature the email uses, with its fallback state."""
-    root = parse(html)
+    for group in _use_groups(html):
+        for feature, example, in_media, fallback in group:
+            yield Use(feature, example, in_media=in_media, fallback=fallback)
+
+
+def _use_groups(html: str) -> Iterator[tuple[_UseKey, ...]]:
+    """The uses of each element in document order, a group per element (and one
+    per stylesheet). Equal elements give the same (memoised) tuple."""
     mso = bool(_MSO.search(html))
-    feats = data()["features"]
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    for el in document(html).iter():
+        tag = el.tag
+        if not isinstance(tag, str):
             continue
-        tag = el.tag.lower()
-        slug = _TAGS.get(tag, f"html-{tag}")
-        if slug in feats:
-            yield Use(slug, f"<{tag}>")
-        if tag == "img":
-            src = (el.get("src") or "").lower().split("?")[0]
-            for ext, s in _IMAGE_EXT.items():
-                if src.endswith(ext):
-                    yield Use(s, src.rsplit("/", 1)[-1])
-        for attr in el.attrib:
-            a = _ATTRS.get(str(attr).lower())
-            if a and a in feats:
-                yield Use(a, f'{attr}="…" on <{tag}>')  # the attributes are the fallbacks
-        for prop, value in declarations(el.get("style") or "").items():
+        parent = el.getparent()
+        low = tag.lower()
+        yield _element_uses(
+            tag,
+            tuple(el.keys()),
+            el.get("style"),
+            (el.get("src") or "") if low == "img" else None,
+            parent is not None and parent.get("align") is not None,
+            mso,
+        )
+        if low == "style":
+            yield _style_uses(el.text or "")
+
+
+@lru_cache(maxsize=4096)
+def _element_uses(
+    tag: str,
+    attrs: tuple[str, ...],
+    style: str | None,
+    src: str | None,
+    parent_align: bool,
+    mso: bool,
+) -> tuple[_UseKey, ...]:
+    """The uses of one element's tag, attributes, image source (``src``: an
+    ``<img>``'s) and inline style, but not of its stylesheet: a pure function of
+    these, which an inlined email repeats on hundreds of elements."""
+    feats = data()["features"]
+    out: list[_UseKey] = []
+    tag = tag.lower()
+    slug = _TAGS.get(tag, f"html-{tag}")
+    if slug in feats:
+        out.append((slug, f"<{tag}>", False, False))
+    if src is not None:
+        src = src.lower().split("?")[0]
+        for ext, s in _IMAGE_EXT.items():
+            if src.endswith(ext):
+                out.append((s, src.rsplit("/", 1)[-1], False, False))
+    for attr in attrs:
+        a = _ATTRS.get(attr.lower())
+        if a and a in feats:
+            out.append(
+                (a, f'{attr}="…" on <{tag}>', False, False)
+            )  # the attributes are the fallbacks
+    for prop, value in declarations(style or "").items():
+        for f in css_features(prop, value):
+            fallback = (
+                _fallback(LAYOUT[f], attrs, style, parent_align, value, mso)
+                if f in LAYOUT
+                else False
+            )
+            out.append((f, f"{prop}:{value} on <{tag}>", False, fallback))
+    return tuple(out)
+
+
+@lru_cache(maxsize=32)
+def _style_uses(css: str) -> tuple[_UseKey, ...]:
+    """The uses of a ``<style>`` element's stylesheet."""
+    out: list[_UseKey] = []
+    for media, _selector, decls in stylesheet_rules(css):
+        for prop, value in decls.items():
             for f in css_features(prop, value):
-                yield Use(
-                    f,
-                    f"{prop}:{value} on <{tag}>",
-                    fallback=_fallback(LAYOUT.get(f, "x"), el, value, mso)
-                    if f in LAYOUT
-                    else False,
-                )
-        if tag == "style":
-            css = el.text or ""
-            for media, _selector, decls in stylesheet_rules(css):
-                for prop, value in decls.items():
-                    for f in css_features(prop, value):
-                        yield Use(f, f"{prop}:{value}", in_media=bool(media), fallback=bool(media))
-            if "@media" in css:
-                yield Use("css-at-media", "@media", in_media=True)
-            if re.search(r"prefers-color-scheme", css):
-                yield Use(
-                    "css-at-media-prefers-color-scheme",
-                    "@media (prefers-color-scheme)",
-                    in_media=True,
-                )
+                out.append((f, f"{prop}:{value}", bool(media), bool(media)))
+    if "@media" in css:
+        out.append(("css-at-media", "@media", True, False))
+    if re.search(r"prefers-color-scheme", css):
+        out.append(
+            ("css-at-media-prefers-color-scheme", "@media (prefers-color-scheme)", True, False)
+        )
+    return tuple(out)
 
 
 def support_report(html: str) -> Report:
     feats = data()["features"]
     report = Report()
     seen: set[tuple[str, bool, bool]] = set()
-    for use in uses(html):
-        kind = (use.feature, use.in_media, use.fallback)
-        if kind in seen:
-            continue  # it would land where its first use did (the first use is kept)
-        seen.add(kind)
-        support = feats[use.feature]["support"]
-        for cid in CLIENTS:
-            status = support.get(cid, ["u"])[0]
-            if status != "n":
-                continue
-            layout = use.feature in LAYOUT and not use.in_media
-            if layout and use.fallback:
-                continue  # the fallback carries the layout there
-            bucket = report.layout if layout else report.cosmetic
-            bucket.setdefault(cid, {}).setdefault(use.feature, use)
+    # an element equal to an earlier one gives the same tuple, whose uses are all
+    # seen already; held here so that no id is reused while the report is made
+    done: dict[int, tuple[_UseKey, ...]] = {}
+    for group in _use_groups(html):
+        if id(group) in done:
+            continue
+        done[id(group)] = group
+        for feature, example, in_media, fallback in group:
+            kind = (feature, in_media, fallback)
+            if kind in seen:
+                continue  # it would land where its first use did (the first use is kept)
+            seen.add(kind)
+            use = Use(feature, example, in_media=in_media, fallback=fallback)
+            support = feats[use.feature]["support"]
+            for cid in CLIENTS:
+                status = support.get(cid, ["u"])[0]
+                if status != "n":
+                    continue
+                layout = use.feature in LAYOUT and not use.in_media
+                if layout and use.fallback:
+                    continue  # the fallback carries the layout there
+                bucket = report.layout if layout else report.cosmetic
+                bucket.setdefault(cid, {}).setdefault(use.feature, use)
     return report
 
 

@@ -85,6 +85,7 @@ def luminance(c: RGB) -> float:
     return 0.2126 * chan(c[0]) + 0.7152 * chan(c[1]) + 0.0722 * chan(c[2])
 
 
+@lru_cache(maxsize=1024)
 def contrast(a: RGB, b: RGB) -> float:
     """WCAG contrast ratio, 1 to 21."""
     la, lb = sorted((luminance(a), luminance(b)), reverse=True)
@@ -132,9 +133,16 @@ DARK_MEDIA = re.compile(r"prefers-color-scheme\s*:\s*dark")
 
 
 def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
-    """(enclosing @media or "", selector, declarations) of every rule, in order."""
+    """(enclosing @media or "", selector, declarations) of every rule, in order
+    (fresh dicts: the caller may change them)."""
+    return [(media, selector, dict(decls)) for media, selector, decls in _stylesheet_rules(css)]
+
+
+@lru_cache(maxsize=32)
+def _stylesheet_rules(css: str) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    # every email of a site carries the same stylesheet: parse it once
     css = _COMMENT.sub("", css)
-    out: list[tuple[str, str, dict[str, str]]] = []
+    out: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
     media: list[str] = []
     pos, depth_media = 0, []
     buf = ""
@@ -150,7 +158,7 @@ def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
                 end = css.find("}", pos)
                 if end < 0:
                     break
-                out.append((" ".join(media), head, declarations(css[pos + 1 : end])))
+                out.append((" ".join(media), head, _parsed_declarations(css[pos + 1 : end])))
                 pos = end
         elif ch == "}":
             if depth_media:
@@ -160,7 +168,7 @@ def stylesheet_rules(css: str) -> list[tuple[str, str, dict[str, str]]]:
         else:
             buf += ch
         pos += 1
-    return out
+    return tuple(out)
 
 
 def resolve_vars(value: str, variables: dict[str, str]) -> str:
@@ -194,45 +202,82 @@ _BOLD_TAGS = {"b", "strong", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
 def text_styles(html: str) -> tuple[TextStyle, ...]:
     """Every run of text of an inlined email with its inherited style, in one walk
     from the root (the inline ``style``, ``bgcolor`` and ``<font color>``)."""
-    import lxml.html
+    from .trees import document
 
-    root = lxml.html.document_fromstring(html)
+    root = document(html)
     out: list[TextStyle] = []
 
     def walk(el: Any, state: tuple[Any, ...]) -> None:
-        if not isinstance(el.tag, str) or el.tag in _SKIP_TEXT:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _SKIP_TEXT:
             return
         color, color_set, bg, painted, hidden, size, bold = state
-        st = style_of(el)
-        value = st.get("color") or (el.get("color") if el.tag == "font" else None)
-        if value:
-            color, color_set = parse_color(value), True
-        own = own_background(el)
-        if own:
-            c = background_color(own)
-            if c is not None or "url(" in own:
-                bg, painted = c, True
-        if (
-            st.get("display", "").startswith("none")
-            or st.get("mso-hide") == "all"
-            or (st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden")
-        ):
+        new_color, new_bg, hides, new_size, new_bold = _effect(
+            tag,
+            el.get("style") or "",
+            el.get("color") if tag == "font" else None,
+            el.get("bgcolor"),
+        )
+        if new_color is not None:
+            color, color_set = new_color[0], True
+        if new_bg is not None:
+            bg, painted = new_bg[0], True
+        if hides:
             hidden = True
-        m = re.match(r"([\d.]+)\s*(px|pt)?", st.get("font-size", ""))
-        if m:
-            size = float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
-        weight = st.get("font-weight", "")
-        if el.tag in _BOLD_TAGS:
-            bold = True
-        elif weight:
-            bold = weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
+        if new_size is not None:
+            size = new_size
+        if new_bold is not None:
+            bold = new_bold
         state = (color, color_set, bg, painted, hidden, size, bold)
-        parts = [el.text or ""] + [c.tail or "" for c in el]
-        text = " ".join(p.strip() for p in parts if p.strip())
-        if text.replace("\u00a0", "").strip():
+        children = list(el)
+        parts = [el.text or ""] + [c.tail or "" for c in children]
+        text = " ".join([p for p in map(str.strip, parts) if p])
+        if text and text.replace("\u00a0", "").strip():
             out.append(TextStyle(text, color, color_set, bg, painted, hidden, size, bold))
-        for child in el:
+        for child in children:
             walk(child, state)
 
     walk(root, (None, False, None, False, False, 16.0, False))
     return tuple(out)
+
+
+_FONT_SIZE = re.compile(r"([\d.]+)\s*(px|pt)?")
+
+
+@lru_cache(maxsize=4096)
+def _effect(
+    tag: str, style: str, font_color: str | None, bgcolor: str | None
+) -> tuple[tuple[RGB | None] | None, tuple[RGB | None] | None, bool, float | None, bool | None]:
+    """What one element sets for the text inside it: (colour,) or None (inherited),
+    (background,) or None, hides it, font size in px or None, bold or None.
+    A pure function of the element's tag and attributes: an inlined email repeats the
+    same few on hundreds of elements."""
+    st = declarations(style)
+    color: tuple[RGB | None] | None = None
+    value = st.get("color") or font_color
+    if value:
+        color = (parse_color(value),)
+    bg: tuple[RGB | None] | None = None
+    own = next((st[name] for name in ("background-color", "background") if st.get(name)), None)
+    if own is None and bgcolor:
+        own = str(bgcolor)
+    if own:
+        c = background_color(own)
+        if c is not None or "url(" in own:
+            bg = (c,)
+    hidden = (
+        st.get("display", "").startswith("none")
+        or st.get("mso-hide") == "all"
+        or (st.get("max-height", "").startswith("0") and st.get("overflow") == "hidden")
+    )
+    size = None
+    m = _FONT_SIZE.match(st.get("font-size", ""))
+    if m:
+        size = float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
+    weight = st.get("font-weight", "")
+    bold = None
+    if tag in _BOLD_TAGS:
+        bold = True
+    elif weight:
+        bold = weight.startswith("bold") or (weight.isdigit() and int(weight) >= 700)
+    return color, bg, hidden, size, bold

@@ -11,6 +11,8 @@ disappears on a dark background.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..build import RenderedPost
@@ -93,6 +95,13 @@ def dark_on_transparent(path: Any) -> bool:
     return luminance(mean) < DARK_LOGO_LUMINANCE
 
 
+@lru_cache(maxsize=256)
+def _dark_on_transparent(path: Path, digest: str) -> bool:
+    """:func:`dark_on_transparent` once per picture: ``digest`` is the SHA-256 of the
+    file's bytes (the posts of a site share their logos and photos)."""
+    return dark_on_transparent(path)
+
+
 def image_findings(r: RenderedPost) -> list[Finding]:
     if r.email is None or r.post.newsletter is None:
         return []
@@ -103,7 +112,7 @@ def image_findings(r: RenderedPost) -> list[Finding]:
     for asset in (p.master for p in r.pictures.values()):
         if asset.source.suffix.lower() not in (".png", ".gif", ".webp"):
             continue
-        if dark_on_transparent(asset.source):
+        if _dark_on_transparent(asset.source, asset.digest):
             name = asset.source.name
             out.append(
                 Finding(

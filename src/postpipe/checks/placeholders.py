@@ -49,7 +49,29 @@ def provider_of(r: RenderedPost) -> str | None:
     return None
 
 
+#: an empty link's end (the rest of EMPTY_LINK)
+_EMPTY_LINK_END = re.compile(r"\]\(\s*(?:<\s*>)?\s*\)")
+
+
+def _maybe(text: str) -> bool:
+    """Whether ``text`` can hold a placeholder: most lines hold none of what each
+    one needs (blanking the URLs only turns characters into spaces, so it cannot
+    make a word appear)."""
+    return (
+        "{{" in text
+        or "{%" in text
+        or "TK" in text
+        or "TODO" in text
+        or "FIXME" in text
+        or "XXX" in text
+        or ("](" in text and _EMPTY_LINK_END.search(text) is not None)
+        or "lorem" in text.lower()
+    )
+
+
 def _problems(text: str, provider: str | None) -> list[str]:
+    if not _maybe(text):
+        return []
     found: list[str] = []
     for m in EMPTY_LINK.finditer(text):
         found.append(f"an empty link [{m.group(1)}]()")

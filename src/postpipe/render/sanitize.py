@@ -267,13 +267,25 @@ _ENTITY_URL = re.compile(
 )
 
 
+_ON_NAME = re.compile(r"on[a-z]+\s*=")  # _ON_ATTRIBUTE but its first character
+_BEFORE_ON = re.compile(r"[\s/\"']")
+
+
 def _maybe_unsafe(html: str) -> bool:
     low = html.lower()
+    # each regex only where the literal text it needs is there (a body seldom has
+    # any of it); _ON_ATTRIBUTE as a literal-prefix search, then its first character
     return (
         any(t in low for t in _TRIGGERS)
-        or bool(_ON_ATTRIBUTE.search(low))
-        or bool(_SPACED.search(low))
-        or ("&" in low and bool(_ENTITY_URL.search(low)))
+        or any(m.start() and _BEFORE_ON.match(low, m.start() - 1) for m in _ON_NAME.finditer(low))
+        or (
+            ("script" in low or "data" in low or "expression" in low or "behavior" in low)
+            and bool(_SPACED.search(low))
+        )
+        or (
+            ("&#" in low or "&colon" in low or "&tab" in low or "&newline" in low)
+            and bool(_ENTITY_URL.search(low))
+        )
     )
 
 
