@@ -109,6 +109,41 @@ def test_one_process_scores_every_message(tmp_path):
     assert len(list(cache.glob("*.json"))) == 3
 
 
+@needs_sa
+def test_batches_are_cached_as_they_finish_and_results_keep_the_input_order(
+    tmp_path, monkeypatch
+):
+    """Scoring goes in batches, each cached when it is done; a batch that runs out of
+    time leaves the rest for the next run, which goes on where it stopped."""
+    msgs = {n: scored(tmp_path, f"News {n}", f"<p>Hello {n}.</p>", f"Hello {n}.")
+            for n in ("c", "a", "b")}
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(spam, "BATCH", 1)
+    first = spam.score({"a": msgs["a"]}, cache)  # one already scored
+    assert list(first) == ["a"]
+    results = spam.score(msgs, cache)
+    assert list(results) == ["c", "a", "b"]  # as asked, not cached ones first
+    assert len(list(cache.glob("*.json"))) == 3
+    # out of time: nothing new is scored, nothing cached is lost
+    monkeypatch.setattr(spam, "TIMEOUT", 0.001)
+    late = scored(tmp_path, "Late", "<p>Late.</p>", "Late.")
+    assert list(spam.score({**msgs, "late": late}, cache)) == ["c", "a", "b"]
+
+
+@needs_sa
+def test_a_check_that_ran_out_of_time_says_so(tmp_path, monkeypatch):
+    root = write(tmp_path, {"posts/a.md": post_text(FRONT, "Hello.\n")})
+    settings = load_settings(root, environ=dict(ENV))
+    from postpipe.pipeline import check_site
+
+    monkeypatch.setattr(spam, "TIMEOUT", 0.001)
+    findings, _ = check_site(settings)
+    [info] = [f for f in findings if f.rule == "spam-score"]
+    assert info.level == "info"
+    assert info.message.startswith("SpamAssassin scored 0 of 1 newsletters")
+    assert "run postpipe check again" in (info.hint or "")
+
+
 def test_levels():
     r = spam.SpamResult
     assert spam.finding("p.md", 3, r(2.9, ()), "p") is None

@@ -3,10 +3,11 @@ installed (Debian: ``apt-get install spamassassin``; its rules ship in
 /usr/share/spamassassin, so no ``sa-update`` is needed).
 
 Local rules only (``--local``: no DNS blocklists, no Razor/Pyzor, nothing on the
-network). Every message of a run goes through ONE SpamAssassin process (an mbox
-on stdin): starting it costs about two seconds, scoring a message little. Scores
-are cached by the digest of what was scored in ``.postpipe/cache/spam/``, so an
-unchanged newsletter is never scored twice.
+network). Messages go through SpamAssassin in batches of :data:`BATCH` (an mbox on
+stdin): starting it costs about two seconds, scoring a message little. Scores are
+cached by the digest of what was scored in ``.postpipe/cache/spam/`` after each
+batch, so an unchanged newsletter is never scored twice, and a run that ran out of
+time (:data:`TIMEOUT` per batch) is continued by the next one.
 
 A score of 3 or more is a warning, 5 or more (SpamAssassin's own threshold) an
 error. Without SpamAssassin: one info line saying how to enable it.
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 RULE = "spam-score"
 WARN_AT = 3.0
 ERROR_AT = 5.0
-TIMEOUT = 120  # seconds for one run of SpamAssassin over every message
+TIMEOUT = 120  # seconds for one run of SpamAssassin over a batch
+BATCH = 25  # messages per SpamAssassin run
 CACHE_FORMAT = 1
 _SEP = "From postpipe-spam-check-{} Mon May  4 10:00:00 2026"
 #: the recipient and Date of every scored message (fixed: the bytes depend on the content)
@@ -106,12 +108,24 @@ def score(
             out[name] = cached
         else:
             todo[name] = (d, message)
-    if not todo:
-        return out
     names = list(todo)
+    for start in range(0, len(names), BATCH):
+        batch = names[start : start + BATCH]
+        scored = _run(exe, [todo[n][1] for n in batch])
+        if scored is None:  # out of time: what is left waits for the next run
+            break
+        for index, result in scored.items():
+            out[batch[index]] = result
+            _write(cache_dir if write_cache else None, todo[batch[index]][0], result)
+    return {n: out[n] for n in messages if n in out}
+
+
+def _run(exe: str, messages: list[bytes]) -> dict[int, SpamResult] | None:
+    """One SpamAssassin process over ``messages``: index → result (None: it failed
+    to start or ran past :data:`TIMEOUT`)."""
     mbox = b"".join(
-        _SEP.format(i).encode() + b"\n" + _mbox_escape(todo[n][1]).rstrip(b"\n") + b"\n\n"
-        for i, n in enumerate(names)
+        _SEP.format(i).encode() + b"\n" + _mbox_escape(m).rstrip(b"\n") + b"\n\n"
+        for i, m in enumerate(messages)
     )
     try:
         run = subprocess.run(
@@ -122,17 +136,15 @@ def score(
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return out
+        return None
     text = run.stdout.decode("utf-8", "replace")
     parts = re.split(r"^From postpipe-spam-check-(\d+) .*$", text, flags=re.M)
+    out: dict[int, SpamResult] = {}
     for i in range(1, len(parts) - 1, 2):
         index = int(parts[i])
         result = _parse(parts[i + 1])
-        if result is None or index >= len(names):
-            continue
-        name = names[index]
-        out[name] = result
-        _write(cache_dir if write_cache else None, todo[name][0], result)
+        if result is not None and index < len(messages):
+            out[index] = result
     return out
 
 
@@ -245,4 +257,17 @@ def site_findings(
         f = finding(rel, lines[rel][0], result, lines[rel][1])
         if f is not None:
             out.append(f)
+    if len(results) < len(messages):
+        out.append(
+            Finding(
+                INFO,
+                "",
+                None,
+                f"SpamAssassin scored {len(results)} of {len(messages)} newsletters "
+                f"(a batch took longer than {TIMEOUT} s, or it failed)",
+                "run postpipe check again: the scores made so far are kept, so it goes on "
+                "where this run stopped",
+                rule=RULE,
+            )
+        )
     return out
