@@ -463,7 +463,7 @@ def event_files(r: RenderedPost) -> dict[str, FileContent]:
     return {f"{r.path}{calendar.ICS_NAME}": calendar.ics(event)}
 
 
-SPEAKER_PX = 96  # twice the 48 px a speaker photo is shown at
+SPEAKER_PX = 2 * blog.SPEAKER_SHOWN  # a speaker photo's email file (and blog source): 96 px
 
 _POST_LINK_HINT = (
     "link to a post file inside posts/, relative to this one, e.g. 2026-10-22-summit.md"

@@ -68,10 +68,14 @@ class SiteLists:
         for asset in self.static.values():
             files[asset.name] = asset.source
         homes: list[tuple[str, Any]] = []
+        alternates: dict[str, list[dict[str, str]]] = {}
         groups = self.by_language(views)
         for lang, members in groups.items():
             site = self.site.for_lang(lang)
             langs = [k for k, posts in groups.items() if posts]  # their homes link each other
+            home = blog.home_languages(site, langs)["alternates"]
+            if home:  # in the sitemap as on the home page itself
+                alternates[site.section] = home
             for path, html in blog.render_lists(self.env, members, site, langs).items():
                 files[path] = html.encode()
             feed = [v for v in feed_views if section(v["lang"], self.site.lang) == site.section]
@@ -87,7 +91,7 @@ class SiteLists:
             for p in sorted(files)
             if p.startswith(terms) and p.endswith("index.html")
         ]
-        alternates = {v["path"]: v["alternates"] for v in listed if v.get("alternates")}
+        alternates.update({v["path"]: v["alternates"] for v in listed if v.get("alternates")})
         files["sitemap.xml"] = blog.sitemap(entries, self.site, alternates)
         files["404.html"] = render(
             self.env,

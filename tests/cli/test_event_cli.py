@@ -156,7 +156,8 @@ def test_a_speaker_links_to_the_section_that_names_them_and_shows_the_photo(buil
     assert doc.xpath("//li[@class='speaker']//a[@href='https://example.org/people/annika']")
     [photo] = doc.xpath("//img[@class='speaker-photo']")
     assert photo.get("alt") == "Portrait of Annika Strand"
-    assert (photo.get("width"), photo.get("height")) == ("200", "300")
+    # shown 48 px wide (style.css), in the photo's 200×300 ratio, as in the email
+    assert (photo.get("width"), photo.get("height")) == ("48", "72")
 
     mail = lxml.html.fromstring((built / "build/newsletters/safety-evening.html").read_bytes())
     [photo] = mail.xpath("//img[contains(@class,'speaker-photo')]")

@@ -198,6 +198,24 @@ def test_sitemap_lists_every_page_with_alternates(built):
     assert urls[f"{SITE}/spring-notes/"].findall("x:link", ns) == []
 
 
+def test_sitemap_language_homes_list_each_other(built):
+    """The homes ``/`` and ``/sv/`` carry the same reciprocal alternates (and
+    ``x-default``) in the sitemap as in their own heads; other lists none."""
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    tree = ET.parse(built / "site/sitemap.xml")
+    urls = {u.findtext("s:loc", namespaces=ns): u for u in tree.findall("s:url", ns)}
+    expected = {"en": f"{SITE}/", "sv": f"{SITE}/sv/", "x-default": f"{SITE}/"}
+    for loc, path in ((f"{SITE}/", ""), (f"{SITE}/sv/", "sv")):
+        links = urls[loc].findall("x:link", ns)
+        assert {link.get("rel") for link in links} == {"alternate"}
+        by_lang = {link.get("hreflang"): link.get("href") for link in links}
+        assert len(by_lang) == len(links)  # each language once
+        assert by_lang == expected, loc
+        assert alternates(page(built, path)) == by_lang  # as the page itself says
+    for loc in (f"{SITE}/tags/safety/", f"{SITE}/sv/tags/safety/"):
+        assert urls[loc].findall("x:link", ns) == []
+
+
 def test_a_link_to_a_post_goes_to_the_edition_in_the_same_language(built):
     hrefs = page(built, "spring-notes").xpath('//div[@class="post-body"]//a/@href')
     assert "/invitation/" in hrefs  # the English edition of the Swedish file it names
@@ -269,6 +287,7 @@ def test_a_site_in_one_language_has_no_language_links(tmp_path, posts):
         html = index.read_text(encoding="utf-8")
         assert "hreflang" not in html and "lang-switch" not in html, index
         assert "og:locale:alternate" not in html, index
+    assert b"xhtml:link" not in (site / "sitemap.xml").read_bytes()
 
 
 def test_a_newsletter_links_the_home_of_its_language(built):
@@ -354,3 +373,51 @@ def test_a_new_translation_updates_the_cached_edition(tmp_path):
     assert alternates(page(built, "invitation")) == {}
     assert not page(built, "invitation").xpath('//nav[@class="lang-switch"]')
     assert not (built / "site/sv").exists()
+
+
+def _rules(css: str) -> dict[str, dict[str, str]]:
+    """The declarations of every selector outside @media (later rules win)."""
+    from postpipe.checks.css import stylesheet_rules
+
+    out: dict[str, dict[str, str]] = {}
+    for media, group, decls in stylesheet_rules(css):
+        if not media:
+            for selector in group.split(","):
+                out.setdefault(selector.strip(), {}).update(decls)
+    return out
+
+
+def test_the_language_switch_has_a_rule_of_its_own(built):
+    """The class the switch's template uses (on posts and homes) is styled in the
+    stylesheet the pages link: small, a link colour, a visible focus."""
+    classes = set()
+    for path in ("invitation", "sv/inbjudan", "", "sv"):
+        [nav] = page(built, path).xpath("//main//nav[.//a[@hreflang]]")
+        classes.add(nav.get("class"))
+    [cls] = classes
+    [href] = page(built, "invitation").xpath('//head/link[@rel="stylesheet"]/@href')
+    rules = _rules((built / "site" / href.lstrip("/")).read_text(encoding="utf-8"))
+    assert rules[f".{cls}"]["font-size"].endswith("rem")
+    link = rules[f".{cls} a"]
+    assert link["color"].startswith("var(--") and link["background"]
+    focus = rules[f".{cls} a:focus-visible"]
+    assert focus["outline"].startswith("3px solid")
+
+
+def test_the_switch_keeps_the_stylesheet_contrast_check_clean(built, tmp_path):
+    result = run(built.parent, "check", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not [f for f in json.loads(result.stdout) if f["rule"] == "contrast"]
+    # the check does read the switch's colours: a pale one is reported
+    from postpipe.render.templating import PACKAGE_TEMPLATES
+
+    css = (PACKAGE_TEMPLATES / "static/style.css").read_text(encoding="utf-8")
+    start = css.index(".lang-switch a {")
+    end = css.index("}", start)
+    pale = css[:start] + css[start:end].replace("var(--accent-strong)", "#a9b4b6") + css[end:]
+    assert pale != css
+    root = make(tmp_path, PAIR)
+    (root / "templates/static").mkdir(parents=True)
+    (root / "templates/static/style.css").write_text(pale, encoding="utf-8")
+    found = [f for f in json.loads(run(root, "check", "--json").stdout) if f["rule"] == "contrast"]
+    assert found and all("'.lang-switch a'" in f["message"] for f in found), found

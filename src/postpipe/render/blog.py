@@ -20,7 +20,7 @@ from ..content import Post, term_slug
 from ..translations import Edition, original, post_path
 from ..translations import section as section_of
 from . import calendar, i18n
-from .images import Picture
+from .images import BLOG_WIDTHS, Picture
 from .links import absolutize_html
 from .sanitize import sanitize
 from .templating import render
@@ -109,6 +109,15 @@ def _terms(
 
 #: how wide a picture in the post column is shown (the column is 40rem)
 COLUMN_SIZES = "(max-width: 40rem) 100vw, 40rem"
+#: how a list page shows a post's hero (style.css ``.card-thumb``): 9rem wide at 4:3,
+#: 5rem square on narrow screens
+THUMB_SIZES = "(max-width: 30rem) 5rem, 9rem"
+THUMB_SHOWN = (144, 108)
+#: the widest derivative a thumbnail loads: the smallest blog width (3× of 9rem)
+THUMB_MAX = BLOG_WIDTHS[0]
+#: how wide a speaker photo is shown (style.css ``.speaker-photo``); its source is
+#: the photo's email file, twice that
+SPEAKER_SHOWN = 48
 
 
 def image_view(
@@ -139,6 +148,55 @@ def image_view(
         view["sizes"] = sizes
     if picture is not None and picture.email is not None:
         view["thumb"] = site.href(picture.email.name)
+    return view
+
+
+def thumbnail_view(asset: Asset, site: SiteInfo, picture: Picture | None = None) -> dict[str, Any]:
+    """How a list page shows a post's hero, for a ``<picture>``: the derivatives no
+    wider than :data:`THUMB_MAX` (the smallest one when there are none), never
+    the master, with ``sizes`` of the CSS box and ``width``/``height`` of what is
+    shown (:data:`THUMB_SHOWN`). An image without derivatives (SVG, animated GIF)
+    keeps its one file."""
+    view: dict[str, Any] = {
+        "src": site.href(asset.name),
+        "srcset": "",
+        "webp_srcset": "",
+        "sizes": "",
+        "width": THUMB_SHOWN[0],
+        "height": THUMB_SHOWN[1],
+    }
+    if picture is not None and picture.webp:
+        fallback = _smallest(picture.fallback)
+        view["src"] = site.href(fallback[0].name)
+        view["srcset"] = srcset(fallback, site)
+        view["webp_srcset"] = srcset(_smallest(picture.webp), site)
+        view["sizes"] = THUMB_SIZES
+    return view
+
+
+def _smallest(assets: tuple[Asset, ...]) -> tuple[Asset, ...]:
+    small = tuple(a for a in assets if (a.width or 0) <= THUMB_MAX)
+    return small or assets[:1]
+
+
+def speaker_photo_view(
+    asset: Asset | None, alt: str, site: SiteInfo, picture: Picture | None = None
+) -> dict[str, Any] | None:
+    """A speaker photo: :func:`image_view`, plus ``thumbnail`` as the page shows it:
+    the email file (twice :data:`SPEAKER_SHOWN` wide) at :data:`SPEAKER_SHOWN` px
+    wide, its height in the photo's aspect ratio."""
+    view = image_view(asset, alt, site, picture)
+    if view is None:
+        return None
+    w, h = asset.size if asset is not None and asset.size else (1, 1)
+    view["thumbnail"] = {
+        "src": view["thumb"],
+        "srcset": "",
+        "webp_srcset": "",
+        "sizes": "",
+        "width": SPEAKER_SHOWN,
+        "height": max(1, round(SPEAKER_SHOWN * h / w)),
+    }
     return view
 
 
@@ -254,7 +312,7 @@ def post_view(
             "url": s.url,
             "url_label": _url_label(s.url),
             "section_href": f"#{sections[s.name]}" if s.name in sections else None,
-            "photo": image_view(
+            "photo": speaker_photo_view(
                 assets.get(str(s.photo.path)) if s.photo else None,
                 s.photo.alt if s.photo else "",
                 site,
@@ -263,6 +321,9 @@ def post_view(
         }
         for s in post.speakers
     ]
+    image = image_view(hero, post.image.alt if post.image else "", site, pic(hero))
+    if image is not None and hero is not None:  # what the list pages show
+        image["thumbnail"] = thumbnail_view(hero, site, pic(hero))
     view: dict[str, Any] = {
         "title": post.title,
         "slug": post.slug,
@@ -281,7 +342,7 @@ def post_view(
         "html": Markup(html),
         "page_html": Markup(picture_html(html, pictures, site)),
         "toc": toc,
-        "image": image_view(hero, post.image.alt if post.image else "", site, pic(hero)),
+        "image": image,
         "share": {
             "url": site.url_of(share.name),
             "width": share.width,
