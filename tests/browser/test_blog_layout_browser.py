@@ -5,11 +5,8 @@ a visible keyboard focus."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ FAKES = REPO / "tests" / "fakes"
 if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
     sys.path.insert(0, str(FAKES))
 from clikit import cli_env, output, run_postpipe  # noqa: E402
+from staticserver import serve_folder  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +31,6 @@ ENV = {
 }
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The sample posts, built and served over HTTP on 127.0.0.1."""
@@ -45,14 +38,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(REPO / "posts", root / "posts")
     result = run_postpipe("build", root=root, env=cli_env(root, NOW, **ENV))
     assert result.returncode == 0, output(result)
-    handler = functools.partial(_Quiet, directory=str(root / "build" / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(root / "build" / "site") as url:
+        yield url
 
 
 def tab(browser: Any, width: int, height: int = 900) -> Any:

@@ -36,22 +36,29 @@ def test_the_email_in_light_dark_and_inverted(page: Any, preview: Any) -> None:
     assert light["filter"] == "none"
 
     page.get_by_role("button", name="Dark", exact=True).click()
-    page.wait_for_function("document.querySelector('iframe[data-pp-frame=\"email-600\"]')"
-                           ".getAttribute('src').includes('scheme=dark')")
+    page.wait_for_function(
+        "document.querySelector('iframe[data-pp-frame=\"email-600\"]')"
+        ".getAttribute('src').includes('scheme=dark')"
+    )
     dark = email_state(page)
     assert dark["bg"] == "rgb(15, 21, 23)"  # the template's own dark rule (#0f1517)
-    assert page.get_by_role("button", name="Dark", exact=True).get_attribute(
-        "aria-pressed") == "true"
+    assert (
+        page.get_by_role("button", name="Dark", exact=True).get_attribute("aria-pressed") == "true"
+    )
 
     page.get_by_role("button", name="Dark (inverting clients)").click()
-    page.wait_for_function("document.querySelector('iframe[data-pp-frame=\"email-375\"]')"
-                           ".getAttribute('src').includes('scheme=invert')")
+    page.wait_for_function(
+        "document.querySelector('iframe[data-pp-frame=\"email-375\"]')"
+        ".getAttribute('src').includes('scheme=invert')"
+    )
     inverted = email_state(page)
     assert "invert(1)" in inverted["filter"]
 
     page.get_by_role("button", name="Light").click()
-    page.wait_for_function("!document.querySelector('iframe[data-pp-frame=\"email-600\"]')"
-                           ".getAttribute('src').includes('scheme=')")
+    page.wait_for_function(
+        "!document.querySelector('iframe[data-pp-frame=\"email-600\"]')"
+        ".getAttribute('src').includes('scheme=')"
+    )
     assert email_state(page)["filter"] == "none"
 
 

@@ -10,14 +10,11 @@ else the repository's ``node_modules``); ``.ci/run`` installs them. In CI
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ FAKES = REPO / "tests" / "fakes"
 if str(FAKES) not in sys.path:  # clikit, the shared CLI-process helper
     sys.path.insert(0, str(FAKES))
 from clikit import cli_env, run_postpipe  # noqa: E402
+from staticserver import serve_folder  # noqa: E402
 
 NOW = "2026-11-25T12:00:00+00:00"
 ENV = {
@@ -163,22 +161,11 @@ def test_every_page_passes_the_nu_html_checker(site: Path) -> None:
     assert errors == {}
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(site: Path) -> Iterator[str]:
     """The built site over HTTP on 127.0.0.1 (its links are site-absolute)."""
-    handler = functools.partial(_Quiet, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(site) as url:
+        yield url
 
 
 def test_every_page_has_no_serious_axe_violation(site: Path, served: str, browser: Any) -> None:
