@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .assets import IMAGE_PROBLEM_HINT, Asset, digest, image_problem
@@ -25,7 +25,7 @@ from .paths import content_problem, locate_image
 from .render import blog, i18n
 from .render.images import EMAIL_MAX, ImageStore, Picture
 from .render.templating import make_env
-from .translations import Edition, Translations, post_path
+from .translations import Edition, PostLink, Translations, post_path
 
 if TYPE_CHECKING:  # Markdown, lxml and Jinja load when something is rendered
     import jinja2
@@ -422,26 +422,6 @@ class PostLinks:
             if same is not None:
                 slug, lang = same.slug, same.lang
         return self.site.href(post_path(slug, lang, self.site.lang))
-
-
-class PostLink(Protocol):
-    """What a link to another post needs to know about it (a ``Post`` or ``site.Link``;
-    read-only: posts are frozen)."""
-
-    @property
-    def slug(self) -> str: ...
-
-    @property
-    def draft(self) -> bool: ...
-
-    @property
-    def lang(self) -> str: ...
-
-    @property
-    def translation_key(self) -> str | None: ...
-
-    @property
-    def rel(self) -> str: ...
 
 
 def post_files(r: RenderedPost) -> dict[str, FileContent]:

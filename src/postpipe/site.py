@@ -202,7 +202,7 @@ class Site:
 
 @dataclass
 class Link:
-    """What a link to another post needs of it (``build.PostLink``)."""
+    """What a link to another post needs of it (``translations.PostLink``)."""
 
     slug: str
     draft: bool

@@ -62,7 +62,7 @@ class Translations:
         }
 
     @classmethod
-    def of(cls, links: Iterable[_Linked], *, drafts: bool) -> Translations:
+    def of(cls, links: Iterable[PostLink], *, drafts: bool) -> Translations:
         """The groups of these posts (``site.Link``, ``Post`` or cache entries)."""
         return cls(
             (
@@ -104,8 +104,9 @@ def original(editions: Iterable[Edition], default_lang: str) -> Edition | None:
     return editions[0] if editions else None
 
 
-class _Linked(Protocol):
-    """What grouping needs of a post (read-only: posts are frozen)."""
+class PostLink(Protocol):
+    """What grouping, and a link to another post, need of a post (a ``Post`` or a
+    ``site.Link``; read-only: posts are frozen)."""
 
     @property
     def slug(self) -> str: ...
@@ -124,7 +125,7 @@ class _Linked(Protocol):
 
 
 def duplicates(
-    links: Iterable[_Linked], line_of: Callable[[str], int]
+    links: Iterable[PostLink], line_of: Callable[[str], int]
 ) -> list[tuple[str, ContentError]]:
     """``(rel, error)`` for every post whose language another post of its
     ``translation_key`` already has (the later file is the error)."""
@@ -153,7 +154,7 @@ def duplicates(
     return out
 
 
-def link_state(links: Mapping[Path, _Linked], drafts: bool) -> dict[str, str | None]:
+def link_state(links: Mapping[Path, PostLink], drafts: bool) -> dict[str, str | None]:
     """What each post's links to others resolved to, as renders record it
     (``RenderedPost.links``): the slug of each post file (``None`` for a draft
     that is not built), its language (``lang:<file>``) and the editions of each
