@@ -36,10 +36,8 @@ def csv(path: Path, *emails: str) -> Path:
     return path
 
 
-def test_smtp_sends_each_language_to_its_recipients(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    server = smtp_server("starttls")
-    english = csv(tmp_path / "en.csv", "ann@example.org", "bo@example.org")
-    swedish = csv(tmp_path / "sv.csv", "sven@example.se")
+def smtp_pair(tmp_path: Path, server, english: Path, swedish: Path) -> Site:  # type: ignore[no-untyped-def]
+    """The sv/en pair sent by smtp: English recipients by default, Swedish ones for sv."""
     env = {
         **base_env(tmp_path),
         **server.env(english),
@@ -49,7 +47,14 @@ def test_smtp_sends_each_language_to_its_recipients(tmp_path: Path, smtp_server)
     }
     root = tmp_path / "site"
     pair(root)
-    site = Site(root=root, env=env)
+    return Site(root=root, env=env)
+
+
+def test_smtp_sends_each_language_to_its_recipients(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server("starttls")
+    english = csv(tmp_path / "en.csv", "ann@example.org", "bo@example.org")
+    swedish = csv(tmp_path / "sv.csv", "sven@example.se")
+    site = smtp_pair(tmp_path, server, english, swedish)
     result = site.run("send", "--due")
     assert result.returncode == 0, describe(result)
     got: dict[str, set[str]] = {}
@@ -98,16 +103,7 @@ def test_an_address_suppressed_by_hand_gets_no_edition_in_any_language(
     server = smtp_server("starttls")
     english = csv(tmp_path / "en.csv", "ann@example.org", "both@example.org")
     swedish = csv(tmp_path / "sv.csv", "sven@example.se", "both@example.org")
-    env = {
-        **base_env(tmp_path),
-        **server.env(english),
-        "SMTP_RECIPIENTS_FILE_SV": str(swedish),
-        "POSTPIPE_UNSUBSCRIBE_URL": UNSUB,
-        "POSTPIPE_SMTP_RATE": "100",
-    }
-    root = tmp_path / "site"
-    pair(root)
-    site = Site(root=root, env=env)
+    site = smtp_pair(tmp_path, server, english, swedish)
     site.ok("unsubscribe", "both@example.org")
     result = site.run("send", "--due")
     assert result.returncode == 0, describe(result)
